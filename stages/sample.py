@@ -1,0 +1,170 @@
+"""Stage 4, sample: write text at several softmax temperatures and measure how word-like it is.
+
+    models/best.ckpt + data/prepared -> prompt (sample.prompt, or a line of the validation text)
+    -> one batch, one row per temperature, the LSTM state carried from character to character
+    -> data/samples/T<t>.txt, metrics/sample.json, plots/recognisable_words.{csv,png}
+
+"From which temperature on are words no longer recognisable?" is answered by
+`unrecognisable_from`: the lowest temperature whose share of generated words found in the
+training text falls below `sample.recognisable_threshold`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+import torch
+
+from stages.download import atomic_path, atomic_write, write_json
+from stages.params import CharlmError, cli, load
+from stages.prepare import OUT_DIR as DATA_DIR
+from stages.prepare import decode, load_split, load_vocab
+from stages.train import CHECKPOINT, LitCharRNN
+
+OUT_DIR = Path("data/samples")
+METRICS = Path("metrics/sample.json")
+CURVE_CSV = Path("plots/recognisable_words.csv")
+CURVE_PNG = Path("plots/recognisable_words.png")
+WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
+
+
+def tempered_softmax(preds: torch.Tensor | Sequence[float], T: float | torch.Tensor = 1.0) -> torch.Tensor:
+    """softmax(preds / T) over the last axis, computed as exp((x - max) / T) so no logit overflows.
+
+    T = 1 is the model's own distribution, T -> 0 tends to argmax, large T flattens towards uniform.
+    `T` may be a tensor that broadcasts against `preds` (one temperature per row).
+    """
+    preds = torch.as_tensor(preds, dtype=torch.get_default_dtype())
+    T = torch.as_tensor(T, dtype=preds.dtype)
+    if not bool((T > 0).all()):
+        raise ValueError(f"temperature must be > 0, got {T.tolist()}")
+    z = preds - preds.max(dim=-1, keepdim=True).values
+    e = torch.exp(z / T)  # the max entry is exp(0) = 1, so the sum is >= 1 even as T -> 0
+    return e / e.sum(dim=-1, keepdim=True)
+
+
+def load_model(path: Path = CHECKPOINT) -> LitCharRNN:
+    """Rebuild LitCharRNN from a Lightning checkpoint, loaded safely (weights_only=True)."""
+    if not path.is_file():
+        raise CharlmError(f"{path} not found: run the train stage first (dvc repro train)")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        model = LitCharRNN(**ckpt["hyper_parameters"])
+        model.load_state_dict(ckpt["state_dict"])
+    except Exception as e:  # a truncated or foreign file: say which one, not a traceback
+        raise CharlmError(f"{path} is not a valid charlm checkpoint ({type(e).__name__})") from None
+    return model.eval()
+
+
+@torch.no_grad()
+def generate(model: LitCharRNN, prompt: torch.Tensor, temperatures: Sequence[float], length: int,
+             seed: int = 0) -> torch.Tensor:
+    """Sample `length` characters after `prompt` for every temperature at once: (len(temperatures), length).
+
+    The prompt is read once; after that each new character is one LSTM step on the carried state.
+    """
+    T = torch.tensor(temperatures, dtype=torch.float32)[:, None]
+    generator = torch.Generator().manual_seed(seed)
+    x = prompt.long().expand(len(temperatures), -1)
+    out = torch.empty(len(temperatures), length, dtype=torch.long)
+    logits, state = model.step(x)
+    for i in range(length):
+        out[:, i] = torch.multinomial(tempered_softmax(logits, T), 1, generator=generator)[:, 0]
+        logits, state = model.step(out[:, i : i + 1], state)
+    return out
+
+
+def words(text: str) -> list[str]:
+    return [w.lower() for w in WORD.findall(text)]
+
+
+def word_metrics(text: str, known: set[str]) -> dict[str, float]:
+    """Share of words found in the training text, and distinct word bigrams / all bigrams."""
+    ws = words(text)
+    if text and (text[-1].isalpha() or text[-1] == "'"):
+        ws = ws[:-1]  # the last word was cut off by the length limit
+    bigrams = list(zip(ws, ws[1:]))
+    return {
+        "words": len(ws),
+        "recognisable_words": round(sum(w in known for w in ws) / len(ws), 4) if ws else 0.0,
+        "distinct_bigrams": round(len(set(bigrams)) / len(bigrams), 4) if bigrams else 0.0,
+    }
+
+
+def default_prompt(val_text: str, maxlen: int) -> str:
+    """`maxlen` characters of validation text starting at a line start, so the sample starts cleanly."""
+    start = val_text.find("\n") + 1
+    if start == 0 or start + maxlen > len(val_text):
+        start = 0
+    return val_text[start : start + maxlen]
+
+
+def encode_prompt(prompt: str, idx2char: Sequence[str]) -> torch.Tensor:
+    char2idx = {c: i for i, c in enumerate(idx2char)}
+    unknown = sorted(set(prompt) - char2idx.keys())
+    if unknown:
+        raise CharlmError(f"sample.prompt has characters not in the vocabulary: {''.join(unknown)!r}")
+    return torch.tensor([char2idx[c] for c in prompt], dtype=torch.long)
+
+
+def plot_curve(table: pd.DataFrame, threshold: float, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.plot(table["temperature"], table["recognisable_words"], "o-", label="recognisable words")
+    ax.plot(table["temperature"], table["distinct_bigrams"], "s--", label="distinct word bigrams")
+    ax.axhline(threshold, color="grey", lw=0.8, ls=":", label=f"threshold {threshold:g}")
+    ax.set(xlabel="softmax temperature T", ylabel="share", ylim=(0, 1.05),
+           title="How word-like is the generated text?")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+def sample(cfg: dict[str, Any], *, maxlen: int, seed: int, data_dir: Path = DATA_DIR,
+           checkpoint: Path = CHECKPOINT) -> tuple[str, dict[float, str], pd.DataFrame]:
+    """Prompt, generated text per temperature, and a table of word metrics per temperature."""
+    idx2char = load_vocab(data_dir)
+    model = load_model(checkpoint)
+    if model.hparams.vocab_size != len(idx2char):
+        raise CharlmError(f"{checkpoint} was trained on {model.hparams.vocab_size} characters, "
+                          f"but {data_dir} has {len(idx2char)}: rerun the train stage")
+    prompt = cfg["prompt"] or default_prompt(decode(load_split(data_dir, "val"), idx2char), maxlen)
+    codes = generate(model, encode_prompt(prompt, idx2char), cfg["temperatures"], cfg["length"], seed)
+    texts = {t: decode(row, idx2char) for t, row in zip(cfg["temperatures"], codes)}
+    known = set(words(decode(load_split(data_dir, "train"), idx2char)))
+    table = pd.DataFrame([{"temperature": t, **word_metrics(text, known)} for t, text in texts.items()])
+    return prompt, texts, table
+
+
+def main() -> None:
+    params = load("prepare", "sample")
+    cfg = params["sample"]
+    prompt, texts, table = sample(cfg, maxlen=params["prepare"]["maxlen"], seed=params["seed"])
+    for t, text in texts.items():
+        atomic_write(OUT_DIR / f"T{float(t)}.txt", f"# temperature {t:g}, prompt {prompt!r}\n\n{prompt}{text}\n")
+    below = table[table["recognisable_words"] < cfg["recognisable_threshold"]]
+    write_json(METRICS, {
+        "unrecognisable_from": float(below["temperature"].min()) if len(below) else None,
+        "temperature": {f"{row.temperature:g}": {"recognisable_words": row.recognisable_words,
+                                                   "distinct_bigrams": row.distinct_bigrams}
+                        for row in table.itertuples()},
+    })
+    with atomic_path(CURVE_CSV) as tmp:
+        table.to_csv(tmp, index=False)
+    plot_curve(table, cfg["recognisable_threshold"], CURVE_PNG)
+    print(table.to_string(index=False))
+    for t, text in texts.items():
+        print(f"\n--- T={t:g} ---\n{prompt}{text[:200]}")
+
+
+if __name__ == "__main__":
+    cli(main)
