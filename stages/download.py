@@ -66,7 +66,7 @@ def fetch_url(url: str, timeout: float, max_bytes: int) -> bytes:
             if total and total > max_bytes:
                 raise CharlmError(f"{url} is {total:,} bytes, over corpus.max_bytes={max_bytes:,}")
             chunks, size = [], 0
-            with tqdm(total=total, unit="B", unit_scale=True, desc="download", leave=False) as bar:
+            with tqdm(total=total, unit="B", unit_scale=True, desc="download", leave=False, disable=None) as bar:
                 while chunk := response.read(CHUNK):
                     size += len(chunk)
                     if size > max_bytes:

@@ -11,6 +11,7 @@ memory stays one copy of the corpus however many overlapping windows there are.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -59,10 +60,23 @@ def n_windows(length: int, maxlen: int, step: int) -> int:
     return max(0, (length - maxlen - 1) // step + 1)
 
 
+def split_sizes(length: int, val_fraction: float) -> tuple[int, int]:
+    n_val = int(round(length * val_fraction))
+    return length - n_val, n_val
+
+
 def split(codes: np.ndarray, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
     """Contiguous split: validation is the last `val_fraction` of the text, so no window straddles it."""
-    n_val = int(round(len(codes) * val_fraction))
-    return codes[: len(codes) - n_val], codes[len(codes) - n_val :]
+    n_train, _ = split_sizes(len(codes), val_fraction)
+    return codes[:n_train], codes[n_train:]
+
+
+def min_length(maxlen: int, val_fraction: float) -> int:
+    """The shortest corpus whose train and validation splits both hold one window."""
+    n = max(maxlen + 1, math.ceil((maxlen + 0.5) / val_fraction), math.ceil((maxlen + 1) / (1 - val_fraction)))
+    while min(split_sizes(n, val_fraction)) < maxlen + 1:
+        n += 1
+    return n
 
 
 def load_vocab(data_dir: Path | str = OUT_DIR) -> list[str]:
@@ -108,6 +122,11 @@ class CharDataset(Dataset):
 
 def prepare(text: str, val_fraction: float, maxlen: int, step: int) -> tuple[list[str], np.ndarray, np.ndarray, dict]:
     """Vocabulary, encoded train/val splits and corpus statistics; refuse a corpus too short to train on."""
+    if min(split_sizes(len(text), val_fraction)) < maxlen + 1:
+        raise CharlmError(
+            f"the corpus has {len(text):,} characters; with maxlen={maxlen} and val_fraction={val_fraction} it needs"
+            f" at least {min_length(maxlen, val_fraction):,} (maxlen + 1 characters in each split)"
+        )
     idx2char = build_vocab(text)
     train, val = split(encode(text, idx2char), val_fraction)
     stats = {
@@ -118,12 +137,6 @@ def prepare(text: str, val_fraction: float, maxlen: int, step: int) -> tuple[lis
         "train_windows": n_windows(len(train), maxlen, step),
         "val_windows": n_windows(len(val), maxlen, 1),
     }
-    for name, part in (("train", train), ("validation", val)):
-        if len(part) < maxlen + 1:
-            raise CharlmError(
-                f"the {name} split has {len(part):,} characters but needs at least maxlen + 1 = {maxlen + 1}"
-                f" (corpus: {len(text):,} characters, prepare.val_fraction={val_fraction})"
-            )
     return idx2char, train, val, stats
 
 

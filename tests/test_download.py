@@ -1,0 +1,83 @@
+"""The download stage: real HTTP over loopback, local files, and every refusal leaves nothing behind."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import Route, run_stage, write_params
+from stages.download import decode, download
+from stages.params import CharlmError
+
+
+def test_url_download_normalises_line_endings_and_records_provenance(http_server, tmp_path):
+    raw = "\ufeffFirst Citizen:\r\nBefore we proceed\rany further.\r\n".encode()
+    http_server.routes["/book.txt"] = Route(raw)
+    url = http_server.url("/book.txt")
+    text, prov = download(url, timeout=5)
+    assert text == "First Citizen:\nBefore we proceed\nany further.\n"
+    assert prov == {"source": url, "sha256": hashlib.sha256(raw).hexdigest(), "bytes": len(raw),
+                    "characters": len(text)}
+
+
+def test_local_file_source(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_bytes("ÆTHELRED:\r\nHwæt!\r\n".encode())
+    text, prov = download(str(path))
+    assert text == "ÆTHELRED:\nHwæt!\n"
+    assert prov["characters"] == len(text) and prov["bytes"] == path.stat().st_size
+
+
+def test_stage_writes_corpus_and_provenance(http_server, tmp_path, tiny_text):
+    http_server.routes["/tiny.txt"] = Route(tiny_text.encode())
+    write_params(tmp_path, {"corpus.source": http_server.url("/tiny.txt")})
+    result = run_stage("download", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "data/raw/corpus.txt").read_text(encoding="utf-8") == tiny_text
+    prov = json.loads((tmp_path / "data/raw/provenance.json").read_text())
+    assert prov["characters"] == len(tiny_text)
+    assert not [p for p in (tmp_path / "data/raw").iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize(
+    "route, overrides, message",
+    [
+        (Route(b"gone", 404), {}, "HTTP 404"),
+        (Route(b"slow text", delay=3), {"corpus.timeout": 0.5}, "timed out"),
+        (Route(b"x" * 5000), {"corpus.max_bytes": 1000}, "max_bytes"),
+        (Route(b"some text"), {"corpus.sha256": "0" * 64}, "sha256"),
+        (Route(b"\xff\xfe\x00binary\x00"), {}, "not UTF-8"),
+        (Route(b""), {}, "empty"),
+    ],
+    ids=["404", "timeout", "too-large", "sha256-mismatch", "binary", "empty"],
+)
+def test_refusals_are_one_line_and_keep_the_previous_corpus(http_server, tmp_path, route, overrides, message):
+    http_server.routes["/good.txt"] = Route(b"a good old corpus\n")
+    write_params(tmp_path, {"corpus.source": http_server.url("/good.txt")})
+    assert run_stage("download", tmp_path).returncode == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "data/raw").iterdir()}
+
+    http_server.routes["/bad.txt"] = route
+    write_params(tmp_path, {"corpus.source": http_server.url("/bad.txt"), **overrides})
+    result = run_stage("download", tmp_path)
+
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
+    after = {p.name: p.read_bytes() for p in (tmp_path / "data/raw").iterdir()}
+    assert after == before  # same files, same bytes: no temp file left, nothing half-written
+
+
+def test_unreachable_server_and_missing_file_are_clear_errors(tmp_path):
+    with pytest.raises(CharlmError, match="cannot reach"):
+        download("http://127.0.0.1:9/nothing.txt", timeout=2)  # port 9 (discard): nothing listens
+    with pytest.raises(CharlmError, match="does not exist"):
+        download(str(tmp_path / "missing.txt"))
+
+
+def test_decode_rejects_non_utf8():
+    with pytest.raises(CharlmError, match="offset 1"):
+        decode(b"a\xff", "x")

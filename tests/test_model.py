@@ -1,0 +1,47 @@
+"""LitCharRNN's shape and a real (tiny) Lightning training run."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from conftest import TINY_MODEL, TINY_TRAIN
+from stages.prepare import load_vocab
+from stages.train import LitCharRNN, train
+
+
+def test_seed_defaults():
+    m = LitCharRNN(30)
+    assert dict(m.hparams) == {"vocab_size": 30, "embed_dim": 64, "hidden_size": 128, "dropout": 0.2,
+                               "lr": 5e-3, "num_layers": 2}
+    assert m.lstm.num_layers == 2 and m.lstm.hidden_size == 128 and m.embed.embedding_dim == 64
+
+
+def test_output_shape_is_batch_by_vocab():
+    m = LitCharRNN(30, embed_dim=8, hidden_size=16)
+    x = torch.randint(0, 30, (5, 40))
+    assert m(x).shape == (5, 30)
+    logits, (h, c) = m.step(x)
+    assert logits.shape == (5, 30) and h.shape == c.shape == (2, 5, 16)
+
+
+def test_tiny_training_learns_and_saves_a_safe_checkpoint(prepared_dir, tmp_path):
+    metrics = train(TINY_MODEL, TINY_TRAIN, maxlen=16, step=3, seed=1, data_dir=prepared_dir,
+                    model_dir=tmp_path / "models", live_dir=tmp_path / "dvclive", progress=False)
+    vocab_size = len(load_vocab(prepared_dir))
+    assert metrics["epochs"] == 2 and metrics["early_stopped"] is False
+    assert math.isfinite(metrics["val_loss"]) and metrics["val_loss"] < math.log(vocab_size)
+    assert metrics["val_bpc"] == round(metrics["val_loss"] / math.log(2), 4)
+    assert 0 < metrics["val_acc"] <= 1 and metrics["windows_per_second"] > 0
+
+    ckpt = torch.load(tmp_path / "models/best.ckpt", weights_only=True)
+    assert ckpt["hyper_parameters"]["vocab_size"] == vocab_size
+    assert (tmp_path / "dvclive/plots/metrics/val/loss.tsv").read_text().count("\n") == 3  # header + 2 epochs
+
+
+def test_early_stopping_fires(prepared_dir, tmp_path):
+    cfg = {**TINY_TRAIN, "lr": 0.0, "patience": 1, "max_epochs": 10}  # no progress: stop after one bad epoch
+    metrics = train(TINY_MODEL, cfg, maxlen=16, step=3, seed=1, data_dir=prepared_dir,
+                    model_dir=tmp_path / "models", live_dir=None, progress=False)
+    assert metrics["early_stopped"] is True and metrics["epochs"] < 10

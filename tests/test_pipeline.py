@@ -1,0 +1,101 @@
+"""End to end: real `dvc repro` in a temporary git + DVC repository, corpus served over loopback HTTP."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import LoopbackServer, Route, copy_project, make_text, write_params
+
+TINY = {
+    "prepare.maxlen": 16, "model.embed_dim": 8, "model.hidden_size": 16, "model.num_layers": 1,
+    "train.batch_size": 64, "train.max_epochs": 2, "sample.length": 120,
+}
+STAGES = ("download", "prepare", "train", "sample", "plot_softmax")
+
+
+def sh(repo: Path, *args: str) -> str:
+    """Run a command in the repo with this interpreter's environment first on PATH (as an activated venv)."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    result = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result.stdout + result.stderr
+
+
+def repro(repo: Path) -> set[str]:
+    """`dvc repro`; returns the stages that ran."""
+    out = sh(repo, sys.executable, "-m", "dvc", "repro")
+    return set(re.findall(r"Running stage '(\w+)'", out))
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory):
+    server = LoopbackServer()
+    server.routes["/corpus.txt"] = Route(make_text(200).replace("\n", "\r\n").encode())
+    server.thread.start()
+    path = tmp_path_factory.mktemp("repo")
+    copy_project(path)
+    write_params(path, {"corpus.source": server.url("/corpus.txt"), **TINY})
+    sh(path, "git", "init", "-q")
+    sh(path, sys.executable, "-m", "dvc", "init", "-q")
+    sh(path, "git", "add", "-A")
+    sh(path, "git", "commit", "-qm", "project")
+    assert repro(path) == set(STAGES)
+    yield path
+    server.httpd.shutdown()
+    server.httpd.server_close()
+
+
+def test_first_repro_leaves_every_output(repo):
+    corpus = (repo / "data/raw/corpus.txt").read_text(encoding="utf-8")
+    assert corpus == make_text(200)  # CRLF from the server became LF
+    ckpt = torch.load(repo / "models/best.ckpt", weights_only=True)
+    train = json.loads((repo / "metrics/train.json").read_text())
+    vocab_size = json.loads((repo / "metrics/prepare.json").read_text())["vocab_size"]
+    assert ckpt["hyper_parameters"]["vocab_size"] == vocab_size
+    assert math.isfinite(train["val_loss"]) and train["val_loss"] < 0.9 * math.log(vocab_size)
+    temps = [0.2, 0.5, 0.8, 1.0, 1.2, 1.5, 2.0]
+    for t in temps:
+        text = (repo / f"data/samples/T{t}.txt").read_text(encoding="utf-8")
+        assert text.startswith(f"# temperature {t:g}") and len(text) > 120
+    sample = json.loads((repo / "metrics/sample.json").read_text())
+    assert set(sample["temperature"]) == {f"{t:g}" for t in temps}
+    for png in ("softmax_random", "softmax_model", "recognisable_words"):
+        assert (repo / f"plots/{png}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (repo / "plots/recognisable_words.csv").read_text().splitlines()[0].startswith("temperature,")
+
+
+def test_dvc_reads_metrics_and_plots(repo):
+    shown = json.loads(sh(repo, sys.executable, "-m", "dvc", "metrics", "show", "--json"))
+    files = next(iter(shown.values()))["data"]
+    assert {"metrics/prepare.json", "metrics/train.json", "metrics/sample.json"} <= set(files)
+    out = sh(repo, sys.executable, "-m", "dvc", "plots", "show", "--json")
+    assert "Loss per epoch" in out and "softmax_model.png" in out
+
+
+def test_nothing_changed_runs_nothing(repo):
+    assert repro(repo) == set()
+
+
+def test_changing_temperatures_reruns_only_sample(repo):
+    write_params(repo, {"corpus.source": json.loads((repo / "data/raw/provenance.json").read_text())["source"],
+                        **TINY, "sample.temperatures": [0.5, 1.0]})
+    assert repro(repo) == {"sample"}
+    assert sorted(p.name for p in (repo / "data/samples").iterdir()) == ["T0.5.txt", "T1.0.txt"]
+
+
+def test_changing_hidden_size_reruns_train_and_after(repo):
+    write_params(repo, {"corpus.source": json.loads((repo / "data/raw/provenance.json").read_text())["source"],
+                        **TINY, "sample.temperatures": [0.5, 1.0], "model.hidden_size": 24})
+    assert repro(repo) == {"train", "sample", "plot_softmax"}
+    assert torch.load(repo / "models/best.ckpt", weights_only=True)["hyper_parameters"]["hidden_size"] == 24

@@ -1,0 +1,113 @@
+"""Vocabulary, encoding, the contiguous split and CharDataset windows."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import run_stage, write_params
+from stages.prepare import CharDataset, code_dtype, decode, encode, load_vocab, n_windows, prepare
+from stages.params import CharlmError
+
+
+def test_encode_decode_round_trip_with_non_ascii():
+    text = "Hwæt! We Gardena — ἐν ἀρχῇ ἦν ὁ λόγος\n"
+    idx2char = sorted(set(text))
+    codes = encode(text, idx2char)
+    assert codes.dtype == np.uint8
+    assert decode(codes, idx2char) == text
+    assert [idx2char[i] for i in codes] == list(text)
+
+
+def test_large_vocabulary_uses_a_wider_type():
+    text = "".join(map(chr, range(0x4E00, 0x4E00 + 300)))
+    idx2char = sorted(set(text))
+    codes = encode(text, idx2char)
+    assert code_dtype(300) == codes.dtype == np.int16
+    assert decode(codes, idx2char) == text
+
+
+def test_split_is_contiguous_and_holds_out_the_end(tiny_text):
+    idx2char, train, val, stats = prepare(tiny_text, 0.1, 16, 3)
+    assert decode(train, idx2char) + decode(val, idx2char) == tiny_text
+    assert len(val) == round(0.1 * len(tiny_text))
+    assert stats["vocab_size"] == len(set(tiny_text))
+    assert stats["train_windows"] == n_windows(len(train), 16, 3)
+    assert stats["val_windows"] == len(val) - 16
+
+
+def test_dataset_windows_are_text_slices(prepared_dir, tiny_text):
+    idx2char = load_vocab(prepared_dir)
+    ds = CharDataset(prepared_dir, maxlen=16, step=3)
+    train_text = tiny_text[: len(ds.data)]
+    assert len(ds) == (len(train_text) - 16 - 1) // 3 + 1
+    for i in (0, 1, 7, len(ds) - 1):
+        x, y = ds[i]
+        assert x.dtype == torch.long and x.shape == (16,) and y.dtype == torch.long and y.shape == ()
+        assert decode(x, idx2char) == train_text[3 * i : 3 * i + 16]
+        assert idx2char[int(y)] == train_text[3 * i + 16]
+    with pytest.raises(IndexError):
+        ds[len(ds)]
+
+
+def test_windows_never_straddle_the_split(prepared_dir, tiny_text):
+    train = CharDataset(prepared_dir, maxlen=16, step=3, split="train")
+    val = CharDataset(prepared_dir, maxlen=16, step=1, split="val")
+    n_train = len(train.data)
+    last_start = (len(train) - 1) * 3
+    assert last_start + 16 <= n_train - 1  # the last train target is still a train character
+    assert n_train - (last_start + 16) <= 3  # and no full step of train text is wasted
+    idx2char = load_vocab(prepared_dir)
+    x, y = val[0]
+    assert decode(x, idx2char) == tiny_text[n_train : n_train + 16]  # val starts where train ends
+    assert len(val) == len(tiny_text) - n_train - 16
+
+
+def test_batch_indexing_matches_single_items(prepared_dir):
+    ds = CharDataset(prepared_dir, maxlen=16, step=3)
+    idx = [5, 0, len(ds) - 1, 5]
+    xb, yb = ds[idx]
+    assert xb.shape == (4, 16) and yb.shape == (4,)
+    for row, i in enumerate(idx):
+        x, y = ds[i]
+        assert torch.equal(xb[row], x) and yb[row] == y
+
+
+def test_dataset_memory_is_one_copy_of_the_corpus(prepared_dir):
+    ds = CharDataset(prepared_dir, maxlen=40, step=1)
+    assert ds.data.element_size() == 1
+    assert ds.data.untyped_storage().nbytes() == len(ds.data)  # windows are never materialised
+
+
+def test_short_corpus_is_refused_with_lengths():
+    with pytest.raises(CharlmError, match=r"corpus has 30 characters; .* needs at least 406 "):
+        prepare("x" * 30, 0.1, 40, 3)
+    prepare("x" * 406, 0.1, 40, 3)
+    with pytest.raises(CharlmError, match="needs at least 406"):
+        prepare("x" * 405, 0.1, 40, 3)
+    with pytest.raises(CharlmError, match="has 0 characters"):
+        prepare("", 0.5, 4, 1)
+
+
+def test_stage_writes_artifacts_and_metrics(tmp_path, tiny_text):
+    (tmp_path / "data/raw").mkdir(parents=True)
+    (tmp_path / "data/raw/corpus.txt").write_text(tiny_text, encoding="utf-8")
+    write_params(tmp_path, {"prepare.maxlen": 16})
+    result = run_stage("prepare", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert tiny_text[:500] in result.stdout
+    assert (tmp_path / "data/prepared/preview.txt").read_text(encoding="utf-8") == tiny_text[:500]
+    vocab = json.loads((tmp_path / "data/prepared/vocab.json").read_text())
+    assert vocab["idx2char"] == sorted(set(tiny_text))
+    assert all(vocab["idx2char"][i] == c for c, i in vocab["char2idx"].items())
+    stats = json.loads((tmp_path / "metrics/prepare.json").read_text())
+    assert stats["characters"] == len(tiny_text) and stats["vocab_size"] == len(set(tiny_text))
+
+
+def test_stage_without_corpus_says_what_to_run(tmp_path):
+    write_params(tmp_path, {})
+    result = run_stage("prepare", tmp_path)
+    assert result.returncode == 1 and "run the download stage first" in result.stderr

@@ -1,0 +1,84 @@
+"""tempered_softmax, stateful generation and the word metrics of the sample stage."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from stages.sample import encode_prompt, generate, tempered_softmax, word_metrics, words
+from stages.params import CharlmError
+from stages.train import LitCharRNN
+
+LOGITS = torch.tensor([2.0, 1.0, 0.5, -1.0, 0.0])
+
+
+def entropy(p: torch.Tensor) -> float:
+    return float(-(p * p.clamp_min(1e-30).log()).sum())
+
+
+def test_sums_to_one_and_t1_is_softmax():
+    for t in (0.1, 0.5, 1.0, 3.0):
+        assert tempered_softmax(LOGITS, t).sum().item() == pytest.approx(1.0)
+    assert torch.allclose(tempered_softmax(LOGITS, 1.0), torch.softmax(LOGITS, -1))
+
+
+def test_small_t_concentrates_and_large_t_flattens():
+    ents = [entropy(tempered_softmax(LOGITS, t)) for t in (0.05, 0.5, 1.0, 2.0, 50.0)]
+    assert ents == sorted(ents)
+    assert tempered_softmax(LOGITS, 1e-6)[0].item() == pytest.approx(1.0)  # tends to argmax
+    flat = tempered_softmax(LOGITS, 1e6)
+    assert torch.allclose(flat, torch.full((5,), 0.2), atol=1e-5)
+
+
+def test_stable_for_extreme_logits_and_tiny_t():
+    p = tempered_softmax(torch.tensor([1e30, -1e30, 0.0, 1e30]), 1e-30)
+    assert torch.isfinite(p).all() and p.tolist() == [0.5, 0.0, 0.0, 0.5]
+    assert torch.isfinite(tempered_softmax(torch.tensor([-1e4, -1e4 - 1]), 1e-3)).all()
+
+
+@pytest.mark.parametrize("t", [0, -1.0])
+def test_rejects_non_positive_t(t):
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        tempered_softmax(LOGITS, t)
+
+
+def test_per_row_temperatures():
+    p = tempered_softmax(LOGITS.expand(2, -1), torch.tensor([[0.5], [2.0]]))
+    assert torch.allclose(p[0], tempered_softmax(LOGITS, 0.5)) and torch.allclose(p[1], tempered_softmax(LOGITS, 2.0))
+
+
+def test_carried_state_matches_rereading_the_window():
+    torch.manual_seed(0)
+    model = LitCharRNN(12, embed_dim=8, hidden_size=16, dropout=0.3).eval()
+    seq = torch.randint(0, 12, (1, 40))
+    logits, state = model.step(seq[:, :10])
+    for n in range(10, 40):  # history of n characters, still within maxlen = 40
+        windowed = model(seq[:, : n])
+        assert torch.allclose(tempered_softmax(logits, 0.8), tempered_softmax(windowed, 0.8), atol=1e-5)
+        logits, state = model.step(seq[:, n : n + 1], state)
+
+
+def test_generate_one_row_per_temperature_and_reproducible():
+    torch.manual_seed(0)
+    model = LitCharRNN(12, embed_dim=8, hidden_size=16).eval()
+    prompt = torch.tensor([1, 2, 3])
+    a = generate(model, prompt, [0.2, 1.0, 2.0], 50, seed=7)
+    assert a.shape == (3, 50) and a.min() >= 0 and a.max() < 12
+    assert torch.equal(a, generate(model, prompt, [0.2, 1.0, 2.0], 50, seed=7))
+    greedy = generate(model, prompt, [1e-6, 1e-6], 20, seed=1)
+    assert torch.equal(greedy[0], greedy[1])  # T -> 0 is argmax: no randomness left
+
+
+def test_word_metrics():
+    known = set(words("the king is dead long live the king"))
+    m = word_metrics("The king is gone, long live the qu", known)  # 'qu' is cut off, not counted
+    assert m["words"] == 7
+    assert m["recognisable_words"] == round(6 / 7, 4)
+    assert m["distinct_bigrams"] == 1.0
+    assert word_metrics("the the the the ", known)["distinct_bigrams"] == round(1 / 3, 4)
+    assert word_metrics("", known) == {"words": 0, "recognisable_words": 0.0, "distinct_bigrams": 0.0}
+
+
+def test_prompt_with_unknown_characters_is_refused():
+    with pytest.raises(CharlmError, match=r"not in the vocabulary: '@Z'"):
+        encode_prompt("aZb@", ["a", "b"])
