@@ -7,6 +7,7 @@ and runs its `main` through `cli()` so that expected failures print one line and
 from __future__ import annotations
 
 import math
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,14 @@ def _number(value: Any, *, integer: bool = False) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
 
 
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _sha256(value: Any) -> bool:
+    return value in (None, "") or (isinstance(value, str) and re.fullmatch(r"[0-9a-fA-F]{64}", value) is not None)
+
+
 def _temperatures(value: Any) -> bool:
     return isinstance(value, list) and len(value) > 0 and all(_number(t) and t > 0 for t in value)
 
@@ -36,16 +45,25 @@ def _temperatures(value: Any) -> bool:
 # key -> (check, what is allowed). One table, so every stage validates the same way.
 RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "seed": (lambda v: _number(v, integer=True) and v >= 0, "an integer >= 0"),
-    "corpus.source": (lambda v: isinstance(v, str) and v.strip() != "", "a non-empty URL or file path"),
-    "corpus.sha256": (
-        lambda v: v in (None, "") or (isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v.lower())),
-        "empty or a 64-digit hex sha256",
+    "corpus.source": (
+        lambda v: _text(v) or (isinstance(v, list) and len(v) > 0 and all(map(_text, v))),
+        "an http(s) URL, gutenberg:<id> or a file path, or a non-empty list of them",
     ),
+    "corpus.gutenberg_url": (lambda v: _text(v) and "{id}" in v, "a URL template containing {id}"),
+    "corpus.sha256": (
+        lambda v: _sha256(v) or (isinstance(v, list) and all(map(_sha256, v))),
+        "empty, a 64-digit hex sha256, or a list of them (one per source)",
+    ),
+    "corpus.strip_gutenberg": (lambda v: v in ("auto", True, False), "auto (for gutenberg: sources), true or false"),
+    "corpus.nfc": (lambda v: isinstance(v, bool), "true or false"),
+    "corpus.lowercase": (lambda v: isinstance(v, bool), "true or false"),
     "corpus.timeout": (lambda v: _number(v) and v > 0, "a number of seconds > 0"),
+    "corpus.retries": (lambda v: _number(v, integer=True) and v >= 0, "an integer >= 0"),
     "corpus.max_bytes": (lambda v: _number(v, integer=True) and v > 0, "an integer > 0"),
     "prepare.val_fraction": (lambda v: _number(v) and 0 < v < 1, "a number with 0 < val_fraction < 1"),
     "prepare.maxlen": (lambda v: _number(v, integer=True) and v >= 1, "an integer >= 1"),
     "prepare.step": (lambda v: _number(v, integer=True) and v >= 1, "an integer >= 1"),
+    "prepare.rare_below": (lambda v: _number(v, integer=True) and v >= 1, "an integer >= 1"),
     "model.embed_dim": (lambda v: _number(v, integer=True) and v >= 1, "an integer >= 1"),
     "model.hidden_size": (lambda v: _number(v, integer=True) and v >= 1, "an integer >= 1"),
     "model.num_layers": (lambda v: _number(v, integer=True) and v >= 1, "an integer >= 1"),
@@ -57,6 +75,7 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "train.patience": (lambda v: _number(v, integer=True) and v >= 0, "an integer >= 0"),
     "sample.prompt": (lambda v: isinstance(v, str), "a string (empty: a window of the validation text)"),
     "sample.temperatures": (_temperatures, "a non-empty list of numbers > 0"),
+    "sample.count": (lambda v: _number(v, integer=True) and v >= 1, "an integer >= 1"),
     "sample.length": (lambda v: _number(v, integer=True) and v >= 1, "an integer >= 1"),
     "sample.recognisable_threshold": (lambda v: _number(v) and 0 < v <= 1, "a number with 0 < threshold <= 1"),
     "plot.temperatures": (_temperatures, "a non-empty list of numbers > 0"),

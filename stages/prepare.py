@@ -2,7 +2,8 @@
 
     data/raw/corpus.txt -> vocab (sorted distinct characters) -> integer codes (1 byte per char
     for <= 256 symbols) -> train = first (1 - val_fraction), val = the rest
-    -> data/prepared/{vocab.json, train.npy, val.npy, preview.txt} + metrics/prepare.json
+    -> data/prepared/{vocab.json, train.npy, val.npy, preview.txt, char_counts.csv}
+    -> metrics/prepare.json + plots/char_frequency.png (rare characters hint at stray symbols)
 
 `CharDataset` serves (x, y) windows straight out of the encoded split: a window is a slice, so
 memory stays one copy of the corpus however many overlapping windows there are.
@@ -15,7 +16,12 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
@@ -25,6 +31,7 @@ from stages.params import CharlmError, cli, load
 
 OUT_DIR = Path("data/prepared")
 METRICS = Path("metrics/prepare.json")
+FREQ_PNG = Path("plots/char_frequency.png")
 PREVIEW_CHARS = 500
 ENCODE_CHUNK = 1 << 20  # characters per encoding step: bounds the temporary UTF-32 copy
 
@@ -120,6 +127,32 @@ class CharDataset(Dataset):
         return windows[:, :-1], windows[:, -1]
 
 
+def show(char: str) -> str:
+    """A printable name for a character: whitespace and control characters spelled out."""
+    return {" ": "space", "\n": "\\n", "\t": "\\t"}.get(char, char if char.isprintable() else f"U+{ord(char):04X}")
+
+
+def char_counts(train: np.ndarray, val: np.ndarray, idx2char: Sequence[str]) -> pd.DataFrame:
+    """Occurrences of each character in the whole corpus, most frequent first."""
+    counts = np.bincount(train, minlength=len(idx2char)) + np.bincount(val, minlength=len(idx2char))
+    table = pd.DataFrame({"char": [show(c) for c in idx2char], "codepoint": [f"U+{ord(c):04X}" for c in idx2char],
+                          "count": counts, "share": counts / counts.sum()})
+    return table.sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def plot_frequency(table: pd.DataFrame, rare_below: int, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(max(8, 0.16 * len(table)), 4.5))
+    colors = ["tab:red" if n < rare_below else "tab:blue" for n in table["count"]]
+    ax.bar(range(len(table)), table["count"], color=colors)
+    ax.set_xticks(range(len(table)), table["char"], rotation=90, fontsize=7)
+    ax.set_yscale("log")
+    ax.set(xlabel="character", ylabel="occurrences (log scale)",
+           title=f"Character frequencies ({len(table)} distinct; red: fewer than {rare_below})")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
 def prepare(text: str, val_fraction: float, maxlen: int, step: int) -> tuple[list[str], np.ndarray, np.ndarray, dict]:
     """Vocabulary, encoded train/val splits and corpus statistics; refuse a corpus too short to train on."""
     if min(split_sizes(len(text), val_fraction)) < maxlen + 1:
@@ -145,6 +178,17 @@ def save_array(path: Path, array: np.ndarray) -> None:
         np.save(f, array)
 
 
+def report(table: pd.DataFrame, rare_below: int) -> str:
+    rare = table[table["count"] < rare_below]
+    top = ", ".join(f"{r.char} {r.share:.1%}" for r in table.head(10).itertuples())
+    bottom = ", ".join(f"{r.char} x{r['count']}" for _, r in table.tail(5).iloc[::-1].iterrows())
+    lines = [f"most frequent: {top}", f"least frequent: {bottom}"]
+    if len(rare):
+        lines.append(f"{len(rare)} characters occur fewer than {rare_below} times (stray symbols?): "
+                     + " ".join(f"{r.char}({r.codepoint})" for r in rare.itertuples()))
+    return "\n".join(lines)
+
+
 def main() -> None:
     cfg = load("prepare")["prepare"]
     corpus = RAW_DIR / "corpus.txt"
@@ -157,10 +201,16 @@ def main() -> None:
     save_array(OUT_DIR / "val.npy", val)
     write_json(OUT_DIR / "vocab.json", {"idx2char": idx2char, "char2idx": {c: i for i, c in enumerate(idx2char)}})
     atomic_write(OUT_DIR / "preview.txt", text[:PREVIEW_CHARS])
+    counts = char_counts(train, val, idx2char)
+    with atomic_path(OUT_DIR / "char_counts.csv") as tmp:
+        counts.to_csv(tmp, index=False)
+    plot_frequency(counts, cfg["rare_below"], FREQ_PNG)
+    stats["rare_characters"] = int((counts["count"] < cfg["rare_below"]).sum())
     write_json(METRICS, stats)
     print(text[:PREVIEW_CHARS])
     print("-" * 60)
     print(", ".join(f"{k}={v:,}" for k, v in stats.items()))
+    print(report(counts, cfg["rare_below"]))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@
 
 "From which temperature on are words no longer recognisable?" is answered by
 `unrecognisable_from`: the lowest temperature whose share of generated words found in the
-training text falls below `sample.recognisable_threshold`.
+training text falls below `sample.recognisable_threshold` (pooled over `sample.count` texts, so
+one unlucky text does not decide it).
 """
 
 from __future__ import annotations
@@ -86,12 +87,16 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in WORD.findall(text)]
 
 
-def word_metrics(text: str, known: set[str]) -> dict[str, float]:
-    """Share of words found in the training text, and distinct word bigrams / all bigrams."""
-    ws = words(text)
-    if text and (text[-1].isalpha() or text[-1] == "'"):
-        ws = ws[:-1]  # the last word was cut off by the length limit
-    bigrams = list(zip(ws, ws[1:]))
+def word_metrics(texts: str | Sequence[str], known: set[str]) -> dict[str, float]:
+    """Share of words found in the training text, and distinct word bigrams / all bigrams, over all texts."""
+    ws: list[str] = []
+    bigrams: list[tuple[str, str]] = []
+    for text in [texts] if isinstance(texts, str) else texts:
+        w = words(text)
+        if text and (text[-1].isalpha() or text[-1] == "'"):
+            w = w[:-1]  # the last word was cut off by the length limit
+        ws += w
+        bigrams += zip(w, w[1:])
     return {
         "words": len(ws),
         "recognisable_words": round(sum(w in known for w in ws) / len(ws), 4) if ws else 0.0,
@@ -130,18 +135,21 @@ def plot_curve(table: pd.DataFrame, threshold: float, path: Path) -> None:
 
 
 def sample(cfg: dict[str, Any], *, maxlen: int, seed: int, data_dir: Path = DATA_DIR,
-           checkpoint: Path = CHECKPOINT) -> tuple[str, dict[float, str], pd.DataFrame]:
-    """Prompt, generated text per temperature, and a table of word metrics per temperature."""
+           checkpoint: Path = CHECKPOINT) -> tuple[str, dict[float, list[str]], pd.DataFrame]:
+    """Prompt, `sample.count` texts per temperature, and a table of word metrics per temperature."""
     idx2char = load_vocab(data_dir)
     model = load_model(checkpoint)
     if model.hparams.vocab_size != len(idx2char):
         raise CharlmError(f"{checkpoint} was trained on {model.hparams.vocab_size} characters, "
                           f"but {data_dir} has {len(idx2char)}: rerun the train stage")
     prompt = cfg["prompt"] or default_prompt(decode(load_split(data_dir, "val"), idx2char), maxlen)
-    codes = generate(model, encode_prompt(prompt, idx2char), cfg["temperatures"], cfg["length"], seed)
-    texts = {t: decode(row, idx2char) for t, row in zip(cfg["temperatures"], codes)}
+    rows = [t for t in cfg["temperatures"] for _ in range(cfg["count"])]
+    codes = generate(model, encode_prompt(prompt, idx2char), rows, cfg["length"], seed)
+    texts: dict[float, list[str]] = {t: [] for t in cfg["temperatures"]}
+    for t, row in zip(rows, codes):
+        texts[t].append(decode(row, idx2char))
     known = set(words(decode(load_split(data_dir, "train"), idx2char)))
-    table = pd.DataFrame([{"temperature": t, **word_metrics(text, known)} for t, text in texts.items()])
+    table = pd.DataFrame([{"temperature": t, **word_metrics(ts, known)} for t, ts in texts.items()])
     return prompt, texts, table
 
 
@@ -149,8 +157,9 @@ def main() -> None:
     params = load("prepare", "sample")
     cfg = params["sample"]
     prompt, texts, table = sample(cfg, maxlen=params["prepare"]["maxlen"], seed=params["seed"])
-    for t, text in texts.items():
-        atomic_write(OUT_DIR / f"T{float(t)}.txt", f"# temperature {t:g}, prompt {prompt!r}\n\n{prompt}{text}\n")
+    for t, samples in texts.items():
+        body = "\n\n".join(f"=== sample {i + 1} of {len(samples)} ===\n{prompt}{text}" for i, text in enumerate(samples))
+        atomic_write(OUT_DIR / f"T{float(t)}.txt", f"# temperature {t:g}, prompt {prompt!r}\n\n{body}\n")
     below = table[table["recognisable_words"] < cfg["recognisable_threshold"]]
     write_json(METRICS, {
         "unrecognisable_from": float(below["temperature"].min()) if len(below) else None,
@@ -162,8 +171,8 @@ def main() -> None:
         table.to_csv(tmp, index=False)
     plot_curve(table, cfg["recognisable_threshold"], CURVE_PNG)
     print(table.to_string(index=False))
-    for t, text in texts.items():
-        print(f"\n--- T={t:g} ---\n{prompt}{text[:200]}")
+    for t, samples in texts.items():
+        print(f"\n--- T={t:g} ---\n{prompt}{samples[0][:200]}")
 
 
 if __name__ == "__main__":

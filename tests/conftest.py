@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -48,6 +49,8 @@ class Route:
     status: int = 200
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "text/plain; charset=utf-8"})
     delay: float = 0.0  # seconds to wait before sending the body
+    fail_first: int = 0  # answer the first N requests with 503, as an overloaded server would
+    hits: int = 0
 
 
 class LoopbackServer:
@@ -60,6 +63,10 @@ class LoopbackServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
                 route = routes.get(self.path, Route(b"not found", 404))
+                route.hits += 1
+                if route.hits <= route.fail_first:
+                    self.send_error(503, "Service Unavailable")
+                    return
                 self.send_response(route.status)
                 for k, v in route.headers.items():
                     self.send_header(k, v)
@@ -132,3 +139,27 @@ def run_stage(name: str, cwd: Path, timeout: float = 120) -> subprocess.Complete
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", f"stages.{name}"], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def sh(repo: Path, *args: str) -> str:
+    """Run a command in the repo with this interpreter's environment first on PATH (as an activated venv)."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    result = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result.stdout + result.stderr
+
+
+def repro(repo: Path, *targets: str) -> set[str]:
+    """`dvc repro [targets]`; returns the stages that ran."""
+    out = sh(repo, sys.executable, "-m", "dvc", "repro", *targets)
+    return set(re.findall(r"Running stage '(\w+)'", out))
+
+
+def init_repo(path: Path) -> None:
+    """Make `path` a git + DVC repository with everything committed, as a fresh clone is."""
+    sh(path, "git", "init", "-q")
+    sh(path, sys.executable, "-m", "dvc", "init", "-q")
+    sh(path, "git", "add", "-A")
+    sh(path, "git", "commit", "-qm", "project")

@@ -17,10 +17,10 @@ def test_url_download_normalises_line_endings_and_records_provenance(http_server
     raw = "\ufeffFirst Citizen:\r\nBefore we proceed\rany further.\r\n".encode()
     http_server.routes["/book.txt"] = Route(raw)
     url = http_server.url("/book.txt")
-    text, prov = download(url, timeout=5)
+    text, prov = download(url, {"timeout": 5})
     assert text == "First Citizen:\nBefore we proceed\nany further.\n"
     assert prov == {"source": url, "sha256": hashlib.sha256(raw).hexdigest(), "bytes": len(raw),
-                    "characters": len(text)}
+                    "encoding": "utf-8", "characters": len(text)}
 
 
 def test_local_file_source(tmp_path):
@@ -46,13 +46,15 @@ def test_stage_writes_corpus_and_provenance(http_server, tmp_path, tiny_text):
     "route, overrides, message",
     [
         (Route(b"gone", 404), {}, "HTTP 404"),
-        (Route(b"slow text", delay=3), {"corpus.timeout": 0.5}, "timed out"),
+        (Route(b"slow text", delay=3), {"corpus.timeout": 0.5, "corpus.retries": 0}, "timed out"),
         (Route(b"x" * 5000), {"corpus.max_bytes": 1000}, "max_bytes"),
         (Route(b"some text"), {"corpus.sha256": "0" * 64}, "sha256"),
-        (Route(b"\xff\xfe\x00binary\x00"), {}, "not UTF-8"),
-        (Route(b""), {}, "empty"),
+        (Route(bytes(range(256)) * 8), {}, "binary file"),
+        (Route(b""), {}, "holds no text"),
+        (Route(b"<html>oops</html>", headers={"Content-Type": "text/html"}), {}, "HTML page"),
+        (Route(b"busy", fail_first=9), {"corpus.retries": 1}, "HTTP 503"),
     ],
-    ids=["404", "timeout", "too-large", "sha256-mismatch", "binary", "empty"],
+    ids=["404", "timeout", "too-large", "sha256-mismatch", "binary", "empty", "html", "server-error"],
 )
 def test_refusals_are_one_line_and_keep_the_previous_corpus(http_server, tmp_path, route, overrides, message):
     http_server.routes["/good.txt"] = Route(b"a good old corpus\n")
@@ -73,11 +75,11 @@ def test_refusals_are_one_line_and_keep_the_previous_corpus(http_server, tmp_pat
 
 def test_unreachable_server_and_missing_file_are_clear_errors(tmp_path):
     with pytest.raises(CharlmError, match="cannot reach"):
-        download("http://127.0.0.1:9/nothing.txt", timeout=2)  # port 9 (discard): nothing listens
+        download("http://127.0.0.1:9/nothing.txt", {"timeout": 2, "retries": 0})  # port 9 (discard): nothing listens
     with pytest.raises(CharlmError, match="does not exist"):
         download(str(tmp_path / "missing.txt"))
 
 
-def test_decode_rejects_non_utf8():
-    with pytest.raises(CharlmError, match="offset 1"):
-        decode(b"a\xff", "x")
+def test_decode_falls_back_from_utf8():
+    assert decode("naïve\n".encode("utf-8"), "x") == ("naïve\n", "utf-8")
+    assert decode("naïve\n".encode("latin-1"), "x") == ("naïve\n", "iso8859-1")

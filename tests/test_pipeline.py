@@ -4,38 +4,19 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import LoopbackServer, Route, copy_project, make_text, write_params
+from conftest import LoopbackServer, Route, copy_project, init_repo, make_text, repro, sh, write_params
 
 TINY = {
     "prepare.maxlen": 16, "model.embed_dim": 8, "model.hidden_size": 16, "model.num_layers": 1,
     "train.batch_size": 64, "train.max_epochs": 2, "sample.length": 120,
 }
 STAGES = ("download", "prepare", "train", "sample", "plot_softmax")
-
-
-def sh(repo: Path, *args: str) -> str:
-    """Run a command in the repo with this interpreter's environment first on PATH (as an activated venv)."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
-    result = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return result.stdout + result.stderr
-
-
-def repro(repo: Path) -> set[str]:
-    """`dvc repro`; returns the stages that ran."""
-    out = sh(repo, sys.executable, "-m", "dvc", "repro")
-    return set(re.findall(r"Running stage '(\w+)'", out))
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +27,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory):
     path = tmp_path_factory.mktemp("repo")
     copy_project(path)
     write_params(path, {"corpus.source": server.url("/corpus.txt"), **TINY})
-    sh(path, "git", "init", "-q")
-    sh(path, sys.executable, "-m", "dvc", "init", "-q")
-    sh(path, "git", "add", "-A")
-    sh(path, "git", "commit", "-qm", "project")
+    init_repo(path)
     assert repro(path) == set(STAGES)
     yield path
     server.httpd.shutdown()

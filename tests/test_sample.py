@@ -77,6 +77,8 @@ def test_word_metrics():
     assert m["distinct_bigrams"] == 1.0
     assert word_metrics("the the the the ", known)["distinct_bigrams"] == round(1 / 3, 4)
     assert word_metrics("", known) == {"words": 0, "recognisable_words": 0.0, "distinct_bigrams": 0.0}
+    pooled = word_metrics(["the king is", "dead zzz "], known)  # no bigram across the two texts
+    assert pooled == {"words": 4, "recognisable_words": 0.75, "distinct_bigrams": 1.0}
 
 
 def test_prompt_with_unknown_characters_is_refused():

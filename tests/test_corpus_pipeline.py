@@ -1,0 +1,46 @@
+"""Swapping the corpus with one parameter: `dvc repro prepare` on a Gutenberg id, a local file, a list."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import LoopbackServer, Route, copy_project, init_repo, make_text, repro, write_params
+from test_gutenberg import BODY, BOTH_MARKERS
+
+LOCAL = make_text(60, seed=3)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory):
+    server = LoopbackServer()
+    server.routes["/cache/epub/1342/pg1342.txt"] = Route((BOTH_MARKERS.replace(BODY, make_text(40, seed=5))).encode())
+    server.thread.start()
+    path = tmp_path_factory.mktemp("repo")
+    copy_project(path)
+    (path / "books").mkdir()
+    (path / "books/local.txt").write_text(LOCAL.replace("\n", "\r\n"), encoding="utf-8")
+    write_params(path, {})
+    init_repo(path)
+    yield path, server.url("/cache/epub/{id}/pg{id}.txt")
+    server.httpd.shutdown()
+    server.httpd.server_close()
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("gutenberg:1342", make_text(40, seed=5)),
+    ("books/local.txt", LOCAL),
+    (["gutenberg:1342", "books/local.txt"], make_text(40, seed=5) + "\n" + LOCAL),
+], ids=["gutenberg", "local", "list"])
+def test_repro_prepares_the_chosen_corpus(repo, source, expected):
+    path, template = repo
+    write_params(path, {"corpus.source": source, "corpus.gutenberg_url": template, "prepare.maxlen": 16})
+    assert repro(path, "prepare") == {"download", "prepare"}
+    assert (path / "data/raw/corpus.txt").read_text(encoding="utf-8") == expected
+    stats = json.loads((path / "metrics/prepare.json").read_text())
+    assert stats["characters"] == len(expected) and stats["vocab_size"] == len(set(expected))
+    provenance = json.loads((path / "data/raw/provenance.json").read_text())
+    records = provenance.get("sources", [provenance])
+    assert [r["source"] for r in records] == (source if isinstance(source, list) else [source])
+    assert (path / "plots/char_frequency.png").read_bytes()[:4] == b"\x89PNG"
