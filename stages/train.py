@@ -21,7 +21,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from dvclive.lightning import DVCLiveLogger
-from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMonitor, ModelCheckpoint
 from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
 
@@ -67,6 +67,7 @@ class LitCharRNN(L.LightningModule):
         logits = self(x)
         loss = F.cross_entropy(logits, y)
         self.log(f"{prefix}_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
+        self.log(f"{prefix}_bpc", loss / math.log(2), on_step=False, on_epoch=True, batch_size=len(y))
         if prefix == "val":
             acc = (logits.argmax(-1) == y).float().mean()
             self.log("val_acc", acc, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
@@ -89,25 +90,34 @@ def batches(dataset: CharDataset, batch_size: int, shuffle: bool) -> DataLoader:
 
 
 class History(Callback):
-    """Per-epoch losses, and the time and windows spent in training proper (validation excluded)."""
+    """Per-epoch losses, and the wall time and windows of training proper (data loading in, validation out)."""
 
     def __init__(self) -> None:
         self.epochs: list[dict[str, float]] = []
         self.train_seconds = 0.0
         self.windows = 0
-        self._t0 = 0.0
+        self._since = 0.0
 
-    def on_train_batch_start(self, trainer: L.Trainer, module: L.LightningModule, batch: Any, batch_idx: int) -> None:
-        self._t0 = time.perf_counter()
+    def _resume(self, *_: Any) -> None:
+        self._since = time.perf_counter()
 
-    def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
-        self.train_seconds += time.perf_counter() - self._t0
+    def _pause(self, *_: Any) -> None:
+        self.train_seconds += time.perf_counter() - self._since
+
+    on_train_epoch_start = _resume
+    on_validation_start = _pause
+    on_validation_end = _resume
+
+    def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
         self.windows += len(batch[1])
 
     def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self._pause()
         m = trainer.callback_metrics
         if "val_loss" in m:
-            self.epochs.append({"epoch": trainer.current_epoch + 1, **{k: float(m[k]) for k in ("train_loss", "val_loss", "val_acc") if k in m}})
+            self.epochs.append({"epoch": trainer.current_epoch + 1,
+                                **{k: float(m[k]) for k in ("train_loss", "val_loss", "val_acc") if k in m}})
 
 
 def train(model_cfg: dict[str, Any], train_cfg: dict[str, Any], *, maxlen: int, step: int, seed: int,
@@ -124,9 +134,13 @@ def train(model_cfg: dict[str, Any], train_cfg: dict[str, Any], *, maxlen: int, 
     early = EarlyStopping(monitor="val_loss", mode="min", patience=train_cfg["patience"])
     best = ModelCheckpoint(dirpath=model_dir, filename=CHECKPOINT.stem, monitor="val_loss", mode="min",
                            save_top_k=1, enable_version_counter=False)
-    logger = DVCLiveLogger(dir=str(live_dir), dvcyaml=False, save_dvc_exp=False) if live_dir else False
+    callbacks: list[Callback] = [history, early, best]
+    logger: DVCLiveLogger | bool = False
+    if live_dir:  # per-epoch curves for `dvc plots`; DVCLive must not touch dvc.yaml nor start experiments itself
+        logger = DVCLiveLogger(dir=str(live_dir), dvcyaml=False, save_dvc_exp=False)
+        callbacks.append(LearningRateMonitor(logging_interval="epoch"))
     trainer = L.Trainer(
-        accelerator="auto", devices=1, deterministic=True, logger=logger, callbacks=[history, early, best],
+        accelerator="auto", devices=1, deterministic=True, logger=logger, callbacks=callbacks,
         max_epochs=train_cfg["max_epochs"] or -1,
         max_time=timedelta(minutes=train_cfg["max_time"]) if train_cfg["max_time"] else None,
         num_sanity_val_steps=0, enable_progress_bar=progress, use_distributed_sampler=False,

@@ -58,7 +58,7 @@ def test_dvc_reads_metrics_and_plots(repo):
     files = next(iter(shown.values()))["data"]
     assert {"metrics/prepare.json", "metrics/train.json", "metrics/sample.json"} <= set(files)
     out = sh(repo, sys.executable, "-m", "dvc", "plots", "show", "--json")
-    assert "Loss per epoch" in out and "softmax_model.png" in out
+    assert "Cross-entropy (nats per character)" in out and "softmax_model.png" in out
 
 
 def test_nothing_changed_runs_nothing(repo):
