@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import socket
 import tempfile
 import time
@@ -57,6 +58,29 @@ def atomic_path(path: Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def replace_dir(src: Path, dst: Path) -> None:
+    """Move directory `src` onto `dst`, replacing what was there; the old one is deleted only after."""
+    old = dst.with_name(f".{dst.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if dst.exists():
+        os.replace(dst, old)
+    os.replace(src, dst)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def atomic_dir(path: Path) -> Iterator[Path]:
+    """Yield an empty temp directory beside `path`; it replaces `path` only if the block succeeds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    os.chmod(tmp, 0o755)
+    try:
+        yield tmp
+        replace_dir(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:
@@ -239,8 +263,9 @@ def download(source: str | list[str], cfg: dict[str, Any] | None = None) -> tupl
 def main() -> None:
     cfg = load("corpus")["corpus"]
     text, provenance = download(cfg["source"], cfg)
-    atomic_write(OUT_DIR / "corpus.txt", text)
-    write_json(OUT_DIR / "provenance.json", provenance)
+    with atomic_dir(OUT_DIR) as out:
+        atomic_write(out / "corpus.txt", text)
+        write_json(out / "provenance.json", provenance)
     print(f"download: {provenance['characters']:,} characters from {cfg['source']}")
 
 

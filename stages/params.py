@@ -72,6 +72,7 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "train.batch_size": (lambda v: _number(v, integer=True) and v >= 1, "an integer >= 1"),
     "train.max_epochs": (lambda v: v is None or (_number(v, integer=True) and v >= 1), "null (no cap) or an integer >= 1"),
     "train.max_time": (lambda v: v is None or (_number(v) and v > 0), "null (no cap) or minutes > 0"),
+    "train.resume": (lambda v: isinstance(v, bool), "true or false"),
     "train.patience": (lambda v: _number(v, integer=True) and v >= 0, "an integer >= 0"),
     "sample.prompt": (lambda v: isinstance(v, str), "a string (empty: a window of the validation text)"),
     "sample.temperatures": (_temperatures, "a non-empty list of numbers > 0"),

@@ -26,7 +26,7 @@ import torch
 from torch.utils.data import Dataset
 
 from stages.download import OUT_DIR as RAW_DIR
-from stages.download import atomic_path, atomic_write, write_json
+from stages.download import atomic_dir, atomic_path, atomic_write, write_json
 from stages.params import CharlmError, cli, load
 
 OUT_DIR = Path("data/prepared")
@@ -197,13 +197,13 @@ def main() -> None:
     text = corpus.read_text(encoding="utf-8")
     idx2char, train, val, stats = prepare(text, cfg["val_fraction"], cfg["maxlen"], cfg["step"])
 
-    save_array(OUT_DIR / "train.npy", train)
-    save_array(OUT_DIR / "val.npy", val)
-    write_json(OUT_DIR / "vocab.json", {"idx2char": idx2char, "char2idx": {c: i for i, c in enumerate(idx2char)}})
-    atomic_write(OUT_DIR / "preview.txt", text[:PREVIEW_CHARS])
     counts = char_counts(train, val, idx2char)
-    with atomic_path(OUT_DIR / "char_counts.csv") as tmp:
-        counts.to_csv(tmp, index=False)
+    with atomic_dir(OUT_DIR) as out:
+        save_array(out / "train.npy", train)
+        save_array(out / "val.npy", val)
+        write_json(out / "vocab.json", {"idx2char": idx2char, "char2idx": {c: i for i, c in enumerate(idx2char)}})
+        atomic_write(out / "preview.txt", text[:PREVIEW_CHARS])
+        counts.to_csv(out / "char_counts.csv", index=False)
     plot_frequency(counts, cfg["rare_below"], FREQ_PNG)
     stats["rare_characters"] = int((counts["count"] < cfg["rare_below"]).sum())
     write_json(METRICS, stats)

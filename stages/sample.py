@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from stages.download import atomic_path, atomic_write, write_json
+from stages.download import atomic_dir, atomic_path, atomic_write, write_json
 from stages.params import CharlmError, cli, load
 from stages.prepare import OUT_DIR as DATA_DIR
 from stages.prepare import decode, load_split, load_vocab
@@ -157,9 +157,10 @@ def main() -> None:
     params = load("prepare", "sample")
     cfg = params["sample"]
     prompt, texts, table = sample(cfg, maxlen=params["prepare"]["maxlen"], seed=params["seed"])
-    for t, samples in texts.items():
-        body = "\n\n".join(f"=== sample {i + 1} of {len(samples)} ===\n{prompt}{text}" for i, text in enumerate(samples))
-        atomic_write(OUT_DIR / f"T{float(t)}.txt", f"# temperature {t:g}, prompt {prompt!r}\n\n{body}\n")
+    with atomic_dir(OUT_DIR) as out:  # the whole set of texts changes at once, stale temperatures go
+        for t, samples in texts.items():
+            body = "\n\n".join(f"=== sample {i + 1} of {len(samples)} ===\n{prompt}{text}" for i, text in enumerate(samples))
+            atomic_write(out / f"T{float(t)}.txt", f"# temperature {t:g}, prompt {prompt!r}\n\n{body}\n")
     below = table[table["recognisable_words"] < cfg["recognisable_threshold"]]
     write_json(METRICS, {
         "unrecognisable_from": float(below["temperature"].min()) if len(below) else None,

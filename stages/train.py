@@ -1,8 +1,13 @@
 """Stage 3, train: an LSTM language model p(x[n+1] | x[n-maxlen+1..n]) with PyTorch Lightning.
 
     data/prepared -> CharDataset windows (train: every `step`, val: every character)
-    -> LitCharRNN, Adam, EarlyStopping(val_loss) + ModelCheckpoint(best) + optional time cap
+    -> LitCharRNN, Adam, EarlyStopping(val_loss) + ModelCheckpoint(best, last) + optional time cap
     -> models/best.ckpt, metrics/train.json, dvclive/ (per-epoch curves for `dvc plots`)
+
+A run works in models/run/ (checkpoints after every epoch, DVCLive's files, a fingerprint of the
+params and data). Only a finished run replaces the outputs, so a crash or Ctrl-C never leaves a
+half-trained model for `sample`; the next `dvc repro` resumes from models/run/checkpoints/last.ckpt
+when the params and data are the same (`train.resume: false` forces a fresh start).
 
 The validation loss is the mean cross-entropy (nats) of every validation character after its
 full `maxlen`-character window, so runs with different `step` or batch size compare directly.
@@ -10,7 +15,10 @@ full `maxlen`-character window, so runs with different `step` or batch size comp
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import shutil
 import time
 import warnings
 from datetime import timedelta
@@ -22,16 +30,18 @@ import torch
 import torch.nn.functional as F
 from dvclive.lightning import DVCLiveLogger
 from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
 
-from stages.download import write_json
+from stages.download import atomic_path, replace_dir, write_json
 from stages.prepare import OUT_DIR as DATA_DIR
 from stages.prepare import CharDataset, load_vocab
 from stages.params import CharlmError, cli, load
 
 MODEL_DIR = Path("models")
 CHECKPOINT = MODEL_DIR / "best.ckpt"
+WORK = "run"  # models/run: the run in progress
 METRICS = Path("metrics/train.json")
 LIVE_DIR = Path("dvclive")
 EVAL_BATCH = 1024
@@ -66,6 +76,9 @@ class LitCharRNN(L.LightningModule):
         x, y = batch
         logits = self(x)
         loss = F.cross_entropy(logits, y)
+        if not torch.isfinite(loss):
+            raise CharlmError(f"{prefix} loss is {loss.item()} at epoch {self.current_epoch + 1}, batch "
+                              f"{self.trainer.fit_loop.epoch_loop.batch_idx + 1}: lower train.lr")
         self.log(f"{prefix}_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
         self.log(f"{prefix}_bpc", loss / math.log(2), on_step=False, on_epoch=True, batch_size=len(y))
         if prefix == "val":
@@ -96,6 +109,7 @@ class History(Callback):
         self.epochs: list[dict[str, float]] = []
         self.train_seconds = 0.0
         self.windows = 0
+        self.resumed_after = 0  # validated epochs before this process took over
         self._since = 0.0
 
     def _resume(self, *_: Any) -> None:
@@ -106,24 +120,74 @@ class History(Callback):
 
     on_train_epoch_start = _resume
     on_validation_start = _pause
-    on_validation_end = _resume
 
     def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
         self.windows += len(batch[1])
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"epochs": self.epochs, "train_seconds": self.train_seconds, "windows": self.windows}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.epochs, self.train_seconds, self.windows = state["epochs"], state["train_seconds"], state["windows"]
+        self.resumed_after = len(self.epochs)
+
+    def on_exception(self, trainer: L.Trainer, module: L.LightningModule, exception: BaseException) -> None:
+        """Ctrl-C or SIGTERM: keep what was learnt so far in last.ckpt for the next run to resume from."""
+        if isinstance(exception, (KeyboardInterrupt, SIGTERMException)) and trainer.checkpoint_callback:
+            trainer.save_checkpoint(Path(trainer.checkpoint_callback.dirpath) / "last.ckpt")
+            print(f"\ntrain: interrupted in epoch {trainer.current_epoch + 1}; saved a resumable checkpoint, "
+                  "run `dvc repro` again to continue")
+
+    def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        # runs before ModelCheckpoint's own hook (callback order), so every checkpoint includes this epoch
+        self._resume()
+        m = trainer.callback_metrics
+        self.epochs.append({"epoch": trainer.current_epoch + 1, "val_loss": float(m["val_loss"]),
+                            "val_acc": float(m["val_acc"])})
+
     def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         self._pause()
-        m = trainer.callback_metrics
-        if "val_loss" in m:
-            self.epochs.append({"epoch": trainer.current_epoch + 1,
-                                **{k: float(m[k]) for k in ("train_loss", "val_loss", "val_acc") if k in m}})
+
+
+def fingerprint(model_cfg: dict[str, Any], train_cfg: dict[str, Any], maxlen: int, step: int, seed: int,
+                data_dir: Path) -> dict[str, Any]:
+    """What a run depends on: resuming is only safe when all of it is unchanged."""
+    data = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(Path(data_dir).glob("*.npy"))}
+    data["vocab.json"] = hashlib.sha256((Path(data_dir) / "vocab.json").read_bytes()).hexdigest()
+    knobs = {k: v for k, v in train_cfg.items() if k not in ("resume", "max_epochs", "max_time")}
+    return {"model": model_cfg, "train": knobs, "maxlen": maxlen, "step": step, "seed": seed, "data": data}
+
+
+def resume_point(work: Path, current: dict[str, Any], allowed: bool) -> Path | None:
+    """last.ckpt of an interrupted run with the same fingerprint, else None (and the old run is cleared)."""
+    last, saved = work / "checkpoints/last.ckpt", work / "fingerprint.json"
+    if last.is_file() and saved.is_file():
+        before = json.loads(saved.read_text())
+        if not allowed:
+            print("train: train.resume is false: starting fresh")
+        elif before == current:
+            print(f"train: resuming the interrupted run from {last}")
+            return last
+        else:
+            changed = sorted(k for k in current if before.get(k) != current[k])
+            print(f"train: starting fresh: {', '.join(changed)} changed since the interrupted run")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    write_json(saved, current)
+    return None
 
 
 def train(model_cfg: dict[str, Any], train_cfg: dict[str, Any], *, maxlen: int, step: int, seed: int,
           data_dir: Path = DATA_DIR, model_dir: Path = MODEL_DIR, live_dir: Path | None = LIVE_DIR,
           progress: bool = True) -> dict[str, Any]:
-    """Fit LitCharRNN on the prepared data; the best checkpoint lands in model_dir/best.ckpt. Returns metrics."""
+    """Fit LitCharRNN on the prepared data, resuming an interrupted run when possible.
+
+    Only on success are model_dir/best.ckpt and live_dir replaced; returns the metrics.
+    """
+    work = Path(model_dir) / WORK
+    ckpt_path = resume_point(work, fingerprint(model_cfg, train_cfg, maxlen, step, seed, data_dir),
+                             train_cfg.get("resume", True))
     L.seed_everything(seed, workers=True, verbose=False)
     vocab_size = len(load_vocab(data_dir))
     train_data = batches(CharDataset(data_dir, maxlen, step, split="train"), train_cfg["batch_size"], shuffle=True)
@@ -132,12 +196,13 @@ def train(model_cfg: dict[str, Any], train_cfg: dict[str, Any], *, maxlen: int, 
 
     history = History()
     early = EarlyStopping(monitor="val_loss", mode="min", patience=train_cfg["patience"])
-    best = ModelCheckpoint(dirpath=model_dir, filename=CHECKPOINT.stem, monitor="val_loss", mode="min",
-                           save_top_k=1, enable_version_counter=False)
+    best = ModelCheckpoint(dirpath=work / "checkpoints", filename="best", monitor="val_loss", mode="min", save_top_k=1,
+                           save_last=True, enable_version_counter=False)
     callbacks: list[Callback] = [history, early, best]
     logger: DVCLiveLogger | bool = False
     if live_dir:  # per-epoch curves for `dvc plots`; DVCLive must not touch dvc.yaml nor start experiments itself
-        logger = DVCLiveLogger(dir=str(live_dir), dvcyaml=False, save_dvc_exp=False)
+        logger = DVCLiveLogger(dir=str(work / "dvclive"), dvcyaml=False, save_dvc_exp=False,
+                               resume=ckpt_path is not None)
         callbacks.append(LearningRateMonitor(logging_interval="epoch"))
     trainer = L.Trainer(
         accelerator="auto", devices=1, deterministic=True, logger=logger, callbacks=callbacks,
@@ -148,10 +213,18 @@ def train(model_cfg: dict[str, Any], train_cfg: dict[str, Any], *, maxlen: int, 
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-        trainer.fit(model, train_data, val_data)
-    if not best.best_model_path:
+        try:
+            trainer.fit(model, train_data, val_data, ckpt_path=ckpt_path)
+        except SIGTERMException:
+            raise CharlmError("terminated (SIGTERM) during training; run `dvc repro` again to resume") from None
+    if not history.epochs:
         raise CharlmError("training stopped before the first validation: raise train.max_time or train.max_epochs")
 
+    with atomic_path(Path(model_dir) / CHECKPOINT.name) as tmp:
+        shutil.copyfile(best.best_model_path, tmp)
+    if live_dir:
+        replace_dir(work / "dvclive", Path(live_dir))
+    shutil.rmtree(work)
     top = min(history.epochs, key=lambda e: e["val_loss"])
     return {
         "val_loss": round(top["val_loss"], 4),
@@ -161,7 +234,9 @@ def train(model_cfg: dict[str, Any], train_cfg: dict[str, Any], *, maxlen: int, 
         "best_epoch": top["epoch"],
         "epochs": len(history.epochs),
         "early_stopped": early.stopped_epoch > 0,
-        "train_seconds": round(time.perf_counter() - started, 1),
+        "resumed_after_epoch": history.resumed_after,
+        "train_seconds": round(history.train_seconds, 1),
+        "wall_seconds": round(time.perf_counter() - started, 1),
         "windows_per_second": round(history.windows / max(history.train_seconds, 1e-9)),
     }
 
