@@ -76,6 +76,7 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "train.patience": (lambda v: _number(v, integer=True) and v >= 0, "an integer >= 0"),
     "sample.prompt": (lambda v: isinstance(v, str), "a string (empty: a window of the validation text)"),
     "sample.temperatures": (_temperatures, "a non-empty list of numbers > 0"),
+    "sample.unknown": (lambda v: v in ("error", "skip"), "error or skip"),
     "sample.count": (lambda v: _number(v, integer=True) and v >= 1, "an integer >= 1"),
     "sample.length": (lambda v: _number(v, integer=True) and v >= 1, "an integer >= 1"),
     "sample.recognisable_threshold": (lambda v: _number(v) and 0 < v <= 1, "a number with 0 < threshold <= 1"),
@@ -95,6 +96,11 @@ def _lookup(params: dict[str, Any], dotted: str) -> Any:
 
 def validate(params: dict[str, Any], sections: tuple[str, ...]) -> None:
     """Check every rule of the given sections (plus `seed`); raise CharlmError on the first bad value."""
+    for section in sections:
+        known = sorted(k.split(".", 1)[1] for k in RULES if k.startswith(f"{section}."))
+        for key in _lookup(params, section) if isinstance(params.get(section), dict) else ():
+            if key not in known:
+                raise CharlmError(f"{PARAMS_FILE}: unknown key '{section}.{key}'; {section} has {', '.join(known)}")
     for key, (ok, allowed) in RULES.items():
         if key.split(".")[0] not in sections and key != "seed":
             continue

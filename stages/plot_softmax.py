@@ -59,7 +59,7 @@ def model_logits(prompt: str, maxlen: int, data_dir: Path = DATA_DIR, checkpoint
     """The model's k highest next-character logits after `prompt` (default: a validation line)."""
     idx2char = load_vocab(data_dir)
     prompt = prompt or default_prompt(decode(load_split(data_dir, "val"), idx2char), maxlen)
-    logits = load_model(checkpoint)(encode_prompt(prompt, idx2char)[None])[0]
+    logits = load_model(checkpoint, idx2char)(encode_prompt(prompt, idx2char)[None])[0]
     top = logits.topk(min(k, len(idx2char)))
     return top.values, [label(idx2char[i]) for i in top.indices.tolist()], prompt
 

@@ -13,6 +13,7 @@ one unlucky text does not decide it).
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,11 @@ def tempered_softmax(preds: torch.Tensor | Sequence[float], T: float | torch.Ten
     return e / e.sum(dim=-1, keepdim=True)
 
 
-def load_model(path: Path = CHECKPOINT) -> LitCharRNN:
-    """Rebuild LitCharRNN from a Lightning checkpoint, loaded safely (weights_only=True)."""
+def load_model(path: Path = CHECKPOINT, idx2char: Sequence[str] | None = None) -> LitCharRNN:
+    """Rebuild LitCharRNN from a Lightning checkpoint, loaded safely (weights_only=True).
+
+    With `idx2char`, refuse a model trained on another vocabulary: its indices would mean other characters.
+    """
     if not path.is_file():
         raise CharlmError(f"{path} not found: run the train stage first (dvc repro train)")
     try:
@@ -62,6 +66,8 @@ def load_model(path: Path = CHECKPOINT) -> LitCharRNN:
         model.load_state_dict(ckpt["state_dict"])
     except Exception as e:  # a truncated or foreign file: say which one, not a traceback
         raise CharlmError(f"{path} is not a valid charlm checkpoint ({type(e).__name__})") from None
+    if idx2char is not None and ckpt.get("vocab") != list(idx2char):
+        raise CharlmError(f"{path} was trained on a different vocabulary than data/prepared: rerun the train stage")
     return model.eval()
 
 
@@ -112,12 +118,19 @@ def default_prompt(val_text: str, maxlen: int) -> str:
     return val_text[start : start + maxlen]
 
 
-def encode_prompt(prompt: str, idx2char: Sequence[str]) -> torch.Tensor:
+def encode_prompt(prompt: str, idx2char: Sequence[str], unknown: str = "error") -> torch.Tensor:
+    """Prompt as indices; characters the model never saw are an error, or dropped with `unknown="skip"`."""
     char2idx = {c: i for i, c in enumerate(idx2char)}
-    unknown = sorted(set(prompt) - char2idx.keys())
-    if unknown:
-        raise CharlmError(f"sample.prompt has characters not in the vocabulary: {''.join(unknown)!r}")
-    return torch.tensor([char2idx[c] for c in prompt], dtype=torch.long)
+    missing = sorted(set(prompt) - char2idx.keys())
+    if missing and unknown != "skip":
+        raise CharlmError(f"the prompt has characters not in the vocabulary: {''.join(missing)!r} "
+                          "(remove them, or set sample.unknown: skip)")
+    if missing:
+        print(f"warning: dropping prompt characters not in the vocabulary: {''.join(missing)!r}", file=sys.stderr)
+    codes = [char2idx[c] for c in prompt if c in char2idx]
+    if not codes:
+        raise CharlmError("the prompt has no character of the vocabulary left")
+    return torch.tensor(codes, dtype=torch.long)
 
 
 def plot_curve(table: pd.DataFrame, threshold: float, path: Path) -> None:
@@ -138,13 +151,10 @@ def sample(cfg: dict[str, Any], *, maxlen: int, seed: int, data_dir: Path = DATA
            checkpoint: Path = CHECKPOINT) -> tuple[str, dict[float, list[str]], pd.DataFrame]:
     """Prompt, `sample.count` texts per temperature, and a table of word metrics per temperature."""
     idx2char = load_vocab(data_dir)
-    model = load_model(checkpoint)
-    if model.hparams.vocab_size != len(idx2char):
-        raise CharlmError(f"{checkpoint} was trained on {model.hparams.vocab_size} characters, "
-                          f"but {data_dir} has {len(idx2char)}: rerun the train stage")
+    model = load_model(checkpoint, idx2char)
     prompt = cfg["prompt"] or default_prompt(decode(load_split(data_dir, "val"), idx2char), maxlen)
     rows = [t for t in cfg["temperatures"] for _ in range(cfg["count"])]
-    codes = generate(model, encode_prompt(prompt, idx2char), rows, cfg["length"], seed)
+    codes = generate(model, encode_prompt(prompt, idx2char, cfg["unknown"]), rows, cfg["length"], seed)
     texts: dict[float, list[str]] = {t: [] for t in cfg["temperatures"]}
     for t, row in zip(rows, codes):
         texts[t].append(decode(row, idx2char))

@@ -56,6 +56,7 @@ class LitCharRNN(L.LightningModule):
                  lr: float = 5e-3, num_layers: int = 2):
         super().__init__()
         self.save_hyperparameters()  # plain numbers only: the checkpoint loads with weights_only=True
+        self.vocab: list[str] | None = None  # idx2char, set by train() and saved in checkpoints
         self.embed = nn.Embedding(vocab_size, embed_dim)
         self.lstm = nn.LSTM(embed_dim, hidden_size, num_layers=num_layers, batch_first=True,
                             dropout=dropout if num_layers > 1 else 0.0)
@@ -91,6 +92,9 @@ class LitCharRNN(L.LightningModule):
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._loss(batch, "val")
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["vocab"] = self.vocab  # so that sampling can refuse data with another vocabulary
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
@@ -189,10 +193,12 @@ def train(model_cfg: dict[str, Any], train_cfg: dict[str, Any], *, maxlen: int, 
     ckpt_path = resume_point(work, fingerprint(model_cfg, train_cfg, maxlen, step, seed, data_dir),
                              train_cfg.get("resume", True))
     L.seed_everything(seed, workers=True, verbose=False)
-    vocab_size = len(load_vocab(data_dir))
+    idx2char = load_vocab(data_dir)
+    vocab_size = len(idx2char)
     train_data = batches(CharDataset(data_dir, maxlen, step, split="train"), train_cfg["batch_size"], shuffle=True)
     val_data = batches(CharDataset(data_dir, maxlen, 1, split="val"), EVAL_BATCH, shuffle=False)
     model = LitCharRNN(vocab_size, lr=train_cfg["lr"], **model_cfg)
+    model.vocab = idx2char
 
     history = History()
     early = EarlyStopping(monitor="val_loss", mode="min", patience=train_cfg["patience"])

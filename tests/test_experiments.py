@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -88,3 +90,26 @@ def test_report_has_every_experiment(repo):
         assert f">{name}<" in html
         assert f"{exp['metrics']['metrics/train.json:val_loss']}" in html
     assert (repo / "plots/experiments_loss.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("override, message", [
+    ("train.patience=-1", "train.patience=-1 is invalid; expected an integer >= 0"),
+    ("model.hidden_size=abc", "model.hidden_size='abc' is invalid; expected an integer >= 1"),
+    ("sample.temperatures=[0]", "sample.temperatures=[0] is invalid; expected a non-empty list of numbers > 0"),
+    ("+train.learning_rate=0.1", "unknown key 'train.learning_rate'"),
+])
+def test_bad_override_fails_fast_and_keeps_outputs(repo, override, message):
+    sh(repo, *DVC, "exp", "apply", "baseline")  # a workspace whose outputs match its params
+    keep = ["models/best.ckpt", "metrics/train.json", "metrics/sample.json", "data/samples/T0.5.txt",
+            "plots/recognisable_words.png", "dvclive/plots/metrics/val/loss.tsv"]
+    before = {f: (repo / f).read_bytes() for f in keep}
+    result = subprocess.run([*DVC, "exp", "run", "-S", override], cwd=repo, capture_output=True, text=True,
+                            env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"})
+    try:
+        assert result.returncode != 0
+        errors = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("error: ")]
+        assert errors == [f"error: params.yaml: {message}"] or (len(errors) == 1 and message in errors[0])
+        assert "Epoch" not in result.stdout + result.stderr  # refused before any training
+        assert {f: (repo / f).read_bytes() for f in keep} == before
+    finally:
+        sh(repo, "git", "checkout", "params.yaml")  # `exp run -S` wrote the bad value into the workspace

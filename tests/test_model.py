@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 from conftest import TINY_MODEL, TINY_TRAIN
@@ -45,3 +46,22 @@ def test_early_stopping_fires(prepared_dir, tmp_path):
     metrics = train(TINY_MODEL, cfg, maxlen=16, step=3, seed=1, data_dir=prepared_dir,
                     model_dir=tmp_path / "models", live_dir=None, progress=False)
     assert metrics["early_stopped"] is True and metrics["epochs"] < 10
+
+
+def test_diverging_loss_stops_with_epoch_and_batch(prepared_dir, tmp_path):
+    from stages.params import CharlmError
+
+    with pytest.raises(CharlmError, match=r"train loss is (nan|inf) at epoch 1, batch \d+: lower train.lr"):
+        train(TINY_MODEL, {**TINY_TRAIN, "lr": 1e30}, maxlen=16, step=3, seed=1, data_dir=prepared_dir,
+              model_dir=tmp_path / "models", live_dir=None, progress=False)
+    assert not (tmp_path / "models/best.ckpt").exists()
+
+
+def test_same_seed_same_run(prepared_dir, tmp_path):
+    runs = [train(TINY_MODEL, TINY_TRAIN, maxlen=16, step=3, seed=3, data_dir=prepared_dir,
+                  model_dir=tmp_path / f"m{i}", live_dir=None, progress=False) for i in range(2)]
+    timing = ("train_seconds", "wall_seconds", "windows_per_second")
+    assert [{k: v for k, v in r.items() if k not in timing} for r in runs][0] == \
+           [{k: v for k, v in r.items() if k not in timing} for r in runs][1]
+    a, b = (torch.load(tmp_path / f"m{i}/best.ckpt", weights_only=True)["state_dict"] for i in range(2))
+    assert all(torch.equal(a[k], b[k]) for k in a)

@@ -47,3 +47,10 @@ def test_missing_key_and_broken_yaml(tmp_path):
     (tmp_path / "params.yaml").write_text("seed: [1\n")
     with pytest.raises(CharlmError, match="not valid YAML"):
         load("corpus", path=tmp_path / "params.yaml")
+
+
+def test_unknown_key_is_refused():
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["train"]["learning_rate"] = 0.1
+    with pytest.raises(CharlmError, match=r"unknown key 'train.learning_rate'; train has batch_size, lr, "):
+        validate(params, ALL)

@@ -77,3 +77,16 @@ def test_changing_hidden_size_reruns_train_and_after(repo):
                         **TINY, "sample.temperatures": [0.5, 1.0], "model.hidden_size": 24})
     assert repro(repo) == {"train", "sample", "plot_softmax"}
     assert torch.load(repo / "models/best.ckpt", weights_only=True)["hyper_parameters"]["hidden_size"] == 24
+
+
+def test_rerun_is_reproducible(repo):
+    timing = ("train_seconds", "wall_seconds", "windows_per_second")
+
+    def results() -> tuple[dict, dict, dict[str, bytes]]:
+        train = {k: v for k, v in json.loads((repo / "metrics/train.json").read_text()).items() if k not in timing}
+        sample = json.loads((repo / "metrics/sample.json").read_text())
+        return train, sample, {p.name: p.read_bytes() for p in (repo / "data/samples").iterdir()}
+
+    before = results()
+    sh(repo, sys.executable, "-m", "dvc", "repro", "--force")
+    assert results() == before  # same losses, accuracies, word metrics, byte-identical texts

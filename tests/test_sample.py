@@ -84,3 +84,10 @@ def test_word_metrics():
 def test_prompt_with_unknown_characters_is_refused():
     with pytest.raises(CharlmError, match=r"not in the vocabulary: '@Z'"):
         encode_prompt("aZb@", ["a", "b"])
+
+
+def test_prompt_unknown_characters_can_be_skipped(capsys):
+    assert encode_prompt("aZb@", ["a", "b"], unknown="skip").tolist() == [0, 1]
+    assert "dropping prompt characters not in the vocabulary: '@Z'" in capsys.readouterr().err
+    with pytest.raises(CharlmError, match="no character of the vocabulary left"):
+        encode_prompt("ZZ", ["a"], unknown="skip")

@@ -1,0 +1,86 @@
+"""Bad input, stage by stage: a non-zero exit, one line naming the cause, earlier good outputs intact."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from conftest import make_text, run_stage, write_params
+from test_pipeline import STAGES, TINY
+
+GOOD = {"corpus.source": "corpus.txt", **TINY}
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """sha256 of every output file the stages write."""
+    files = [p for d in ("data", "models", "metrics", "plots", "dvclive") for p in (root / d).rglob("*") if p.is_file()]
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory where every stage has run once, successfully."""
+    root = tmp_path_factory.mktemp("ws")
+    (root / "corpus.txt").write_text(make_text(200))
+    write_params(root, GOOD)
+    for stage in STAGES:
+        result = run_stage(stage, root)
+        assert result.returncode == 0, result.stderr
+    return root
+
+
+def corrupt_checkpoint(root: Path) -> None:
+    ckpt = root / "models/best.ckpt"
+    ckpt.write_bytes(ckpt.read_bytes()[:1000])
+
+
+CASES = [
+    # (stage, param overrides, corpus text or None, other damage, expected in the message)
+    ("prepare", {"prepare.maxlen": 0}, None, None, "prepare.maxlen=0 is invalid; expected an integer >= 1"),
+    ("prepare", {"prepare.step": 0}, None, None, "prepare.step=0 is invalid"),
+    ("prepare", {"prepare.val_fraction": 1.5}, None, None, "prepare.val_fraction=1.5 is invalid"),
+    ("train", {"model.dropout": 1.0}, None, None, "model.dropout=1.0 is invalid; expected a number with 0 <= dropout < 1"),
+    ("train", {"train.lr": -1}, None, None, "train.lr=-1 is invalid; expected a number > 0"),
+    ("train", {"train.patience": -1}, None, None, "train.patience=-1 is invalid"),
+    ("sample", {"sample.temperatures": [1.0, 0]}, None, None, "sample.temperatures=[1.0, 0] is invalid"),
+    ("sample", {"sample.length": 0}, None, None, "sample.length=0 is invalid; expected an integer >= 1"),
+    ("plot_softmax", {"plot.temperatures": [-1]}, None, None, "plot.temperatures=[-1] is invalid"),
+    ("prepare", {"prepare.val_fraction": 0.001}, None, None, "needs at least"),  # no validation window
+    ("download", {}, "", None, "holds no text"),
+    ("download", {}, "\n  \n\t\n", None, "holds no text"),
+    ("prepare", {}, "too short\n", "download", "the corpus has 10 characters;"),
+    ("download", {}, b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, None, "looks like a binary file"),
+    ("sample", {"sample.prompt": "KING ¤€:"}, None, None, "not in the vocabulary: '¤€'"),
+    ("sample", {}, None, corrupt_checkpoint, "models/best.ckpt is not a valid charlm checkpoint"),
+]
+
+
+@pytest.mark.parametrize("stage, overrides, corpus, damage, message", CASES,
+                         ids=[f"{c[0]}-{c[4][:30]}" for c in CASES])
+def test_bad_input_is_refused_cleanly(workspace, stage, overrides, corpus, damage, message):
+    root = workspace
+    corpus_file = root / "corpus.txt"
+    original_corpus = corpus_file.read_bytes()
+    ckpt = (root / "models/best.ckpt").read_bytes()
+    try:
+        write_params(root, {**GOOD, **overrides})
+        if corpus is not None:
+            corpus_file.write_bytes(corpus.encode() if isinstance(corpus, str) else corpus)
+        if damage == "download":  # a short corpus gets through download; prepare must refuse it
+            assert run_stage("download", root).returncode == 0
+        elif callable(damage):
+            damage(root)
+        before = snapshot(root)
+        result = run_stage(stage, root)
+        assert result.returncode != 0
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
+        assert snapshot(root) == before  # nothing written, nothing half-written, nothing lost
+    finally:
+        corpus_file.write_bytes(original_corpus)
+        (root / "models/best.ckpt").write_bytes(ckpt)
+        write_params(root, GOOD)
+        if damage == "download":
+            assert run_stage("download", root).returncode == 0
