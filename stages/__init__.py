@@ -1,1 +1,4 @@
-"""charlm: a DVC pipeline that trains a character-level LSTM (download -> prepare -> train -> sample -> plot_softmax)."""
+"""charlm: a DVC pipeline for a character-level LSTM.
+
+download -> prepare -> train -> sample -> plot_softmax, one module per stage.
+"""

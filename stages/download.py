@@ -231,7 +231,8 @@ def load_source(source: str, cfg: dict[str, Any], fetch: Fetch, sha256: str = ""
     if strip is True or (strip == "auto" and source.startswith("gutenberg:")):
         text, stripped = strip_gutenberg(text)
     if not text.strip():
-        raise CharlmError(f"{source} holds no text" + (" after removing the Gutenberg header and footer" if stripped else ""))
+        after = " after removing the Gutenberg header and footer" if stripped else ""
+        raise CharlmError(f"{source} holds no text{after}")
     record = {"source": source, "sha256": digest, "bytes": len(raw), "encoding": encoding, "characters": len(text)}
     if where != source:
         record["url"] = where
@@ -257,7 +258,8 @@ def download(source: str | list[str], cfg: dict[str, Any] | None = None) -> tupl
     corpus = "\n".join(t if t.endswith("\n") else t + "\n" for t in texts)
     if len(sources) == 1:
         return corpus, {**records[0], "characters": len(corpus)}
-    return corpus, {"characters": len(corpus), "sha256": hashlib.sha256(corpus.encode()).hexdigest(), "sources": records}
+    digest = hashlib.sha256(corpus.encode()).hexdigest()
+    return corpus, {"characters": len(corpus), "sha256": digest, "sources": records}
 
 
 def main() -> None:

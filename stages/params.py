@@ -70,7 +70,8 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "model.dropout": (lambda v: _number(v) and 0 <= v < 1, "a number with 0 <= dropout < 1"),
     "train.lr": (lambda v: _number(v) and v > 0, "a number > 0"),
     "train.batch_size": (lambda v: _number(v, integer=True) and v >= 1, "an integer >= 1"),
-    "train.max_epochs": (lambda v: v is None or (_number(v, integer=True) and v >= 1), "null (no cap) or an integer >= 1"),
+    "train.max_epochs": (
+        lambda v: v is None or (_number(v, integer=True) and v >= 1), "null (no cap) or an integer >= 1"),
     "train.max_time": (lambda v: v is None or (_number(v) and v > 0), "null (no cap) or minutes > 0"),
     "train.resume": (lambda v: isinstance(v, bool), "true or false"),
     "train.patience": (lambda v: _number(v, integer=True) and v >= 0, "an integer >= 0"),

@@ -16,10 +16,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
 
-from stages.download import atomic_path
 from stages.params import cli, load
 from stages.prepare import OUT_DIR as DATA_DIR
-from stages.prepare import decode, load_split, load_vocab
+from stages.prepare import decode, load_split, load_vocab, save_figure
 from stages.sample import default_prompt, encode_prompt, load_model, tempered_softmax
 from stages.train import CHECKPOINT
 
@@ -43,9 +42,7 @@ def plot_curves(logits: torch.Tensor, labels: Sequence[str], temperatures: Seque
     ax.set(xlabel="outcome (sorted by logit)", ylabel="probability", ylim=(0, 1.02), title=title)
     ax.legend(title="temperature")
     ax.grid(alpha=0.3)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def random_logits(seed: int, n: int = N_RANDOM) -> torch.Tensor:

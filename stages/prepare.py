@@ -140,6 +140,13 @@ def char_counts(train: np.ndarray, val: np.ndarray, idx2char: Sequence[str]) -> 
     return table.sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def save_figure(fig: plt.Figure, path: Path) -> None:
+    """PNG through a temp file (an interrupted savefig leaves no broken image), then free the figure."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
 def plot_frequency(table: pd.DataFrame, rare_below: int, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(max(8, 0.16 * len(table)), 4.5))
     colors = ["tab:red" if n < rare_below else "tab:blue" for n in table["count"]]
@@ -148,9 +155,7 @@ def plot_frequency(table: pd.DataFrame, rare_below: int, path: Path) -> None:
     ax.set_yscale("log")
     ax.set(xlabel="character", ylabel="occurrences (log scale)",
            title=f"Character frequencies ({len(table)} distinct; red: fewer than {rare_below})")
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def prepare(text: str, val_fraction: float, maxlen: int, step: int) -> tuple[list[str], np.ndarray, np.ndarray, dict]:

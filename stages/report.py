@@ -20,8 +20,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from stages.download import atomic_path, atomic_write
+from stages.download import atomic_write
 from stages.params import CharlmError, cli
+from stages.prepare import save_figure
 
 OUT = Path("plots/experiments.html")
 LOSS_TSV = "dvclive/plots/metrics/val/loss.tsv"
@@ -46,8 +47,8 @@ def experiments(repo: str = ".") -> pd.DataFrame:
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
     """Name, params that differ between experiments, and the headline metrics."""
-    params = [c for c in table.columns if "." in c and c.split(".")[0] in ("corpus", "prepare", "model", "train", "sample")
-              and table[c].astype(str).nunique() > 1]
+    sections = ("seed", "corpus", "prepare", "model", "train", "sample", "plot")
+    params = [c for c in table.columns if c.split(".")[0] in sections and table[c].astype(str).nunique() > 1]
     metrics = [c for c in table.columns if c.split(":")[-1] in METRICS or c in METRICS]
     return table[["name", *params, *metrics]]
 
@@ -69,9 +70,7 @@ def plot_overlay(table: pd.DataFrame, path: str, sep: str, x: str, y: str, xlabe
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, out)
 
 
 def render(table: pd.DataFrame, out: Path = OUT) -> None:

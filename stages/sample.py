@@ -28,7 +28,7 @@ import torch
 from stages.download import atomic_dir, atomic_path, atomic_write, write_json
 from stages.params import CharlmError, cli, load
 from stages.prepare import OUT_DIR as DATA_DIR
-from stages.prepare import decode, load_split, load_vocab
+from stages.prepare import decode, load_split, load_vocab, save_figure
 from stages.train import CHECKPOINT, LitCharRNN
 
 OUT_DIR = Path("data/samples")
@@ -142,9 +142,7 @@ def plot_curve(table: pd.DataFrame, threshold: float, path: Path) -> None:
            title="How word-like is the generated text?")
     ax.legend()
     ax.grid(alpha=0.3)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def sample(cfg: dict[str, Any], *, maxlen: int, seed: int, data_dir: Path = DATA_DIR,
@@ -169,7 +167,8 @@ def main() -> None:
     prompt, texts, table = sample(cfg, maxlen=params["prepare"]["maxlen"], seed=params["seed"])
     with atomic_dir(OUT_DIR) as out:  # the whole set of texts changes at once, stale temperatures go
         for t, samples in texts.items():
-            body = "\n\n".join(f"=== sample {i + 1} of {len(samples)} ===\n{prompt}{text}" for i, text in enumerate(samples))
+            body = "\n\n".join(f"=== sample {i + 1} of {len(samples)} ===\n{prompt}{text}"
+                                 for i, text in enumerate(samples))
             atomic_write(out / f"T{float(t)}.txt", f"# temperature {t:g}, prompt {prompt!r}\n\n{body}\n")
     below = table[table["recognisable_words"] < cfg["recognisable_threshold"]]
     write_json(METRICS, {

@@ -35,9 +35,9 @@ from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
 
 from stages.download import atomic_path, replace_dir, write_json
+from stages.params import CharlmError, cli, load
 from stages.prepare import OUT_DIR as DATA_DIR
 from stages.prepare import CharDataset, load_vocab
-from stages.params import CharlmError, cli, load
 
 MODEL_DIR = Path("models")
 CHECKPOINT = MODEL_DIR / "best.ckpt"

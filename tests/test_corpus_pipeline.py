@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import LoopbackServer, Route, copy_project, init_repo, make_text, repro, write_params
 from test_gutenberg import BODY, BOTH_MARKERS
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 
 import pytest
-
 from conftest import Route, run_stage, write_params
+
 from stages.download import decode, download
 from stages.params import CharlmError
 

@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from conftest import LoopbackServer, Route, ROOT, copy_project, init_repo, make_text, sh, write_params
+from conftest import ROOT, LoopbackServer, Route, copy_project, init_repo, make_text, sh, write_params
 from test_pipeline import TINY
 
 DVC = (sys.executable, "-m", "dvc")

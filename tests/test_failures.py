@@ -6,7 +6,6 @@ import hashlib
 from pathlib import Path
 
 import pytest
-
 from conftest import make_text, run_stage, write_params
 from test_pipeline import STAGES, TINY
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import Route, run_stage, write_params
+
 from stages.download import clean, decode, download, strip_gutenberg
 from stages.params import CharlmError
 

@@ -6,8 +6,8 @@ import math
 
 import pytest
 import torch
-
 from conftest import TINY_MODEL, TINY_TRAIN
+
 from stages.prepare import load_vocab
 from stages.train import LitCharRNN, train
 

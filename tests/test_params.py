@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
 from conftest import ROOT, run_stage, write_params
+
 from stages.params import CharlmError, load, validate
 
 ALL = ("corpus", "prepare", "model", "train", "sample", "plot")

@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import math
 import sys
-from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import LoopbackServer, Route, copy_project, init_repo, make_text, repro, sh, write_params
 
 TINY = {

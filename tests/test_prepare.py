@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from conftest import run_stage, write_params
-from stages.prepare import CharDataset, code_dtype, decode, encode, load_vocab, n_windows, prepare
+
 from stages.params import CharlmError
+from stages.prepare import CharDataset, code_dtype, decode, encode, load_vocab, n_windows, prepare
 
 
 def test_encode_decode_round_trip_with_non_ascii():

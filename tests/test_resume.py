@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import copy_project, init_repo, make_text, repro, sh, write_params
 from test_pipeline import TINY
 
@@ -74,3 +73,25 @@ def test_interrupted_training_resumes(repo, sig):
     val_rows = (repo / "dvclive/plots/metrics/val/loss.tsv").read_text().strip().splitlines()[1:]
     assert len(val_rows) >= EPOCHS  # the curve continues across the interruption
     assert repro(repo) == set()
+
+
+def test_resume_only_with_the_same_params_and_data(tmp_path, capsys):
+    from stages.train import resume_point
+
+    work = tmp_path / "run"
+    fp = {"model": {"hidden_size": 16}, "train": {"lr": 0.01}, "maxlen": 16, "step": 3, "seed": 1, "data": {"a": "1"}}
+    assert resume_point(work, fp, allowed=True) is None  # nothing to resume: a fresh run directory
+    (work / "checkpoints").mkdir()
+    (work / "checkpoints/last.ckpt").write_bytes(b"ckpt")
+
+    assert resume_point(work, fp, allowed=True) == work / "checkpoints/last.ckpt"
+    assert "resuming the interrupted run" in capsys.readouterr().out
+
+    assert resume_point(work, {**fp, "model": {"hidden_size": 32}, "data": {"a": "2"}}, allowed=True) is None
+    assert "starting fresh: data, model changed since the interrupted run" in capsys.readouterr().out
+    assert not (work / "checkpoints").exists()  # the old run is gone
+
+    (work / "checkpoints").mkdir()
+    (work / "checkpoints/last.ckpt").write_bytes(b"ckpt")
+    assert resume_point(work, {**fp, "model": {"hidden_size": 32}, "data": {"a": "2"}}, allowed=False) is None
+    assert "train.resume is false: starting fresh" in capsys.readouterr().out

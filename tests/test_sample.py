@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from stages.sample import encode_prompt, generate, tempered_softmax, word_metrics, words
 from stages.params import CharlmError
+from stages.sample import encode_prompt, generate, tempered_softmax, word_metrics, words
 from stages.train import LitCharRNN
 
 LOGITS = torch.tensor([2.0, 1.0, 0.5, -1.0, 0.0])
