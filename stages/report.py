@@ -27,7 +27,7 @@ from stages.prepare import save_figure
 OUT = Path("plots/experiments.html")
 LOSS_TSV = "dvclive/plots/metrics/val/loss.tsv"
 WORDS_CSV = "plots/recognisable_words.csv"
-ID_COLUMNS = ["Experiment", "rev"]
+META = ["Experiment", "rev", "typ", "Created", "parent", "State", "Executor", "name"]
 METRICS = ["val_loss", "val_bpc", "val_acc", "epochs", "early_stopped", "train_seconds", "windows_per_second",
            "unrecognisable_from"]
 
@@ -42,7 +42,9 @@ def experiments(repo: str = ".") -> pd.DataFrame:
     ran = table["val_loss"].notna() if "val_loss" in table else pd.Series(False, index=table.index)
     if not ran.any():
         raise CharlmError("no experiment has metrics yet: run `dvc exp run` (or `dvc repro`) first")
-    return table[ran].convert_dtypes().reset_index(drop=True)
+    table = table[ran]
+    same = table.drop(columns=[c for c in table.columns if c in META]).astype(str).duplicated(keep=False)
+    return table[~((table["name"] == "workspace") & same)].convert_dtypes().reset_index(drop=True)
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
