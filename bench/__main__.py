@@ -1,0 +1,195 @@
+"""Side-by-side benchmarks: `python -m bench` prints a table and writes bench/results/latest.json.
+
+Every comparison runs both contenders in this one process, alternating, and reports their ratio:
+these machines are noisy, so only ratios measured together mean anything. Speed goals live here,
+never in the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from stages.prepare import CharDataset, prepare, save_array
+from stages.sample import generate, tempered_softmax
+from stages.train import LitCharRNN, batches
+
+RESULTS = Path(__file__).parent / "results"
+SHAKESPEARE = Path(__file__).resolve().parents[2] / "shared/data/tinyshakespeare.txt"
+
+
+def corpus_text(chars: int) -> str:
+    """Tiny Shakespeare when it is there (benchmarks only), else generated text of the same flavour."""
+    if SHAKESPEARE.is_file():
+        return SHAKESPEARE.read_text(encoding="utf-8")[:chars]
+    rng = np.random.default_rng(0)
+    words = np.array("the king and queen of my lord what thou art good night sweet prince fair love".split())
+    return " ".join(rng.choice(words, chars // 4))[:chars]
+
+
+def best_of(fn: Callable[[], float], repeats: int = 3) -> float:
+    return min(fn() for _ in range(repeats))
+
+
+def prepared_dir(chars: int) -> Path:
+    out = Path(tempfile.mkdtemp(prefix="charlm-bench-"))
+    idx2char, train, val, _ = prepare(corpus_text(chars), 0.1, 40, 3)
+    save_array(out / "train.npy", train)
+    save_array(out / "val.npy", val)
+    (out / "vocab.json").write_text(json.dumps({"idx2char": idx2char}))
+    return out
+
+
+def bench_training(data: Path, n_batches: int, batch_size: int) -> dict[str, float]:
+    """Windows/s of the seed model: the train stage's Lightning loop vs a bare PyTorch loop."""
+    vocab = len(json.loads((data / "vocab.json").read_text())["idx2char"])
+    ds = CharDataset(data, 40, 3)
+
+    def bare() -> float:
+        torch.manual_seed(0)
+        model = LitCharRNN(vocab)
+        opt = torch.optim.Adam(model.parameters(), lr=5e-3)
+        loader = iter(batches(ds, batch_size, shuffle=True))
+        start = time.perf_counter()
+        for _ in range(n_batches):
+            x, y = next(loader)
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return time.perf_counter() - start
+
+    def lightning() -> float:
+        torch.manual_seed(0)
+        model = LitCharRNN(vocab)
+        trainer = L.Trainer(max_epochs=1, limit_train_batches=n_batches, limit_val_batches=0, logger=False,
+                            enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                            deterministic=True, num_sanity_val_steps=0)
+        start = time.perf_counter()
+        trainer.fit(model, batches(ds, batch_size, shuffle=True))
+        return time.perf_counter() - start
+
+    t_bare, t_light = [], []
+    for _ in range(3):  # alternate, keep the best of each
+        t_bare.append(bare())
+        t_light.append(lightning())
+    windows = n_batches * batch_size
+    return {"bare_windows_per_s": windows / min(t_bare), "stage_windows_per_s": windows / min(t_light),
+            "stage_vs_bare": min(t_bare) / min(t_light)}
+
+
+def bench_generation(vocab: int, length: int) -> dict[str, float]:
+    """One stream: carrying the LSTM state vs re-reading a 40-char window for every new character;
+    and all 7 temperatures in one batch vs one call per temperature."""
+    torch.manual_seed(0)
+    model = LitCharRNN(vocab).eval()
+    prompt = torch.randint(0, vocab, (40,))
+    temps = [0.2, 0.5, 0.8, 1.0, 1.2, 1.5, 2.0]
+
+    @torch.no_grad()
+    def window(n: int) -> float:
+        g = torch.Generator().manual_seed(0)
+        x = prompt.clone()
+        start = time.perf_counter()
+        for _ in range(n):
+            probs = tempered_softmax(model(x[-40:][None])[0], 1.0)
+            x = torch.cat([x, torch.multinomial(probs, 1, generator=g)])
+        return n / (time.perf_counter() - start)
+
+    def stateful() -> float:
+        start = time.perf_counter()
+        generate(model, prompt, [1.0], length)
+        return length / (time.perf_counter() - start)
+
+    def batched() -> float:
+        start = time.perf_counter()
+        generate(model, prompt, temps, length)
+        return time.perf_counter() - start
+
+    def sequential() -> float:
+        start = time.perf_counter()
+        for t in temps:
+            generate(model, prompt, [t], length)
+        return time.perf_counter() - start
+
+    w = max(window(length // 4) for _ in range(3))
+    s = max(stateful() for _ in range(3))
+    b, q = best_of(batched), best_of(sequential)
+    return {"window_chars_per_s": w, "stateful_chars_per_s": s, "stateful_vs_window": s / w,
+            "batched_vs_sequential": q / b}
+
+
+def bench_memory(megabytes: int) -> dict[str, float]:
+    """Peak RSS per character of the prepare stage's work (read, vocab, encode, split, save) in a
+    fresh process, above that process's baseline after imports."""
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "corpus.txt"
+        block = corpus_text(1_000_000).encode()
+        with open(corpus, "wb") as f:
+            for _ in range(megabytes * 1_000_000 // len(block)):
+                f.write(block)
+        code = (  # reset the peak-RSS mark after the imports (Linux: clear_refs 5), then read it after the work
+            "import re; from pathlib import Path\n"
+            "from stages.prepare import prepare, save_array\n"
+            "status = lambda key: int(re.search(key + r':\\s+(\\d+)', Path('/proc/self/status').read_text())[1])\n"
+            "Path('/proc/self/clear_refs').write_text('5')\n"
+            "base = status('VmRSS')\n"
+            f"text = Path({str(corpus)!r}).read_text(encoding='utf-8')\n"
+            "idx2char, train, val, stats = prepare(text, 0.1, 40, 3)\n"
+            f"save_array(Path({tmp!r}) / 'train.npy', train)\n"
+            "print((status('VmHWM') - base) * 1024 / stats['characters'], stats['characters'])\n"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             cwd=Path(__file__).resolve().parents[1]).stdout.split()
+    return {"prepare_bytes_per_char": float(out[0]), "corpus_chars": int(out[1])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    args = parser.parse_args()
+    size = dict(chars=200_000, batches=20, length=500, mb=20) if args.quick else \
+        dict(chars=1_115_394, batches=60, length=2000, mb=200)
+
+    data = prepared_dir(size["chars"])
+    results = {
+        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+                    "torch_threads": torch.get_num_threads(), "torch": torch.__version__},
+        **bench_training(data, size["batches"], 128),
+        **bench_generation(len(json.loads((data / "vocab.json").read_text())["idx2char"]), size["length"]),
+        **bench_memory(size["mb"]),
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    rows = [
+        ("training, seed model, batch 128: bare PyTorch loop", f"{results['bare_windows_per_s']:,.0f} windows/s", ""),
+        ("training: the train stage (Lightning + CharDataset)", f"{results['stage_windows_per_s']:,.0f} windows/s",
+         f"{results['stage_vs_bare']:.2f}x bare"),
+        ("generation, 1 stream: re-reading the 40-char window", f"{results['window_chars_per_s']:,.0f} chars/s", ""),
+        ("generation, 1 stream: carrying the LSTM state", f"{results['stateful_chars_per_s']:,.0f} chars/s",
+         f"{results['stateful_vs_window']:.1f}x window"),
+        ("sampling 7 temperatures: one batch vs 7 calls", "", f"{results['batched_vs_sequential']:.1f}x faster"),
+        (f"prepare peak RSS, {results['corpus_chars'] / 1e6:.0f} M chars",
+         f"{results['prepare_bytes_per_char']:.2f} bytes/char", ""),
+    ]
+    print("| benchmark | measured | ratio |\n|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    print(f"\n{json.dumps(results['machine'])}; results in {RESULTS / 'latest.json'}")
+
+
+if __name__ == "__main__":
+    main()
