@@ -39,7 +39,8 @@ def _sha256(value: Any) -> bool:
 
 
 def _temperatures(value: Any) -> bool:
-    return isinstance(value, list) and len(value) > 0 and all(_number(t) and t > 0 for t in value)
+    return (isinstance(value, list) and len(value) > 0 and len(set(value)) == len(value)
+            and all(_number(t) and t > 0 for t in value))
 
 
 # key -> (check, what is allowed). One table, so every stage validates the same way.
@@ -76,12 +77,12 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "train.resume": (lambda v: isinstance(v, bool), "true or false"),
     "train.patience": (lambda v: _number(v, integer=True) and v >= 0, "an integer >= 0"),
     "sample.prompt": (lambda v: isinstance(v, str), "a string (empty: a window of the validation text)"),
-    "sample.temperatures": (_temperatures, "a non-empty list of numbers > 0"),
+    "sample.temperatures": (_temperatures, "a non-empty list of distinct numbers > 0"),
     "sample.unknown": (lambda v: v in ("error", "skip"), "error or skip"),
     "sample.count": (lambda v: _number(v, integer=True) and v >= 1, "an integer >= 1"),
     "sample.length": (lambda v: _number(v, integer=True) and v >= 1, "an integer >= 1"),
     "sample.recognisable_threshold": (lambda v: _number(v) and 0 < v <= 1, "a number with 0 < threshold <= 1"),
-    "plot.temperatures": (_temperatures, "a non-empty list of numbers > 0"),
+    "plot.temperatures": (_temperatures, "a non-empty list of distinct numbers > 0"),
     "plot.prompt": (lambda v: isinstance(v, str), "a string (empty: a window of the validation text)"),
 }
 

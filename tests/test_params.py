@@ -20,7 +20,7 @@ def test_project_params_are_valid():
     [
         ("prepare.maxlen", 0), ("prepare.step", 0), ("prepare.val_fraction", 1.0), ("prepare.val_fraction", 0),
         ("model.dropout", 1.0), ("model.hidden_size", "abc"), ("train.lr", 0), ("train.patience", -1),
-        ("train.max_epochs", 0), ("sample.temperatures", [0]), ("sample.temperatures", []),
+        ("train.max_epochs", 0), ("sample.temperatures", [0]), ("sample.temperatures", []), ("sample.temperatures", [1.0, 1.0]),
         ("sample.length", 0), ("corpus.sha256", "abc"), ("seed", 1.5), ("train.batch_size", True),
     ],
 )
