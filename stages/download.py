@@ -152,8 +152,8 @@ def fetch_url(url: str, fetch: Fetch, what: str = "") -> bytes:
                 raise CharlmError(f"timed out after {fetch.timeout:g} s waiting for {url}") from None
         except (urllib.error.URLError, ConnectionError) as e:
             if attempt == fetch.retries:
-                reason = getattr(e, "reason", e)
-                raise CharlmError(f"cannot reach {url}: {reason} (offline? use a local file as corpus.source)") from None
+                hint = "offline? use a local file as corpus.source"
+                raise CharlmError(f"cannot reach {url}: {getattr(e, 'reason', e)} ({hint})") from None
         time.sleep(BACKOFF * 2**attempt)
     raise AssertionError("unreachable")
 
