@@ -51,7 +51,7 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     """Name, params that differ between experiments, and the headline metrics."""
     sections = ("seed", "corpus", "prepare", "model", "train", "sample", "plot")
     params = [c for c in table.columns if c.split(".")[0] in sections and table[c].astype(str).nunique() > 1]
-    metrics = [c for c in table.columns if c.split(":")[-1] in METRICS or c in METRICS]
+    metrics = [c for c in table.columns if c.split(":")[-1] in METRICS]
     return table[["name", *params, *metrics]]
 
 
