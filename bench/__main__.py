@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from stages.prepare import CharDataset, prepare, save_array
 from stages.sample import generate, tempered_softmax
-from stages.train import LitCharRNN, batches
+from stages.train import LitCharRNN, batches, val_batches
 
 RESULTS = Path(__file__).parent / "results"
 SHAKESPEARE = Path(__file__).resolve().parents[2] / "shared/data/tinyshakespeare.txt"
@@ -91,9 +91,69 @@ def bench_training(data: Path, n_batches: int, batch_size: int) -> dict[str, flo
             "stage_vs_bare": min(t_bare) / min(t_light)}
 
 
+def bare_loop(model: LitCharRNN, ds: CharDataset, batch_size: int, seconds: float, bf16: bool = False) -> int:
+    """Train for `seconds` with plain PyTorch; returns the number of characters predicted."""
+    opt = torch.optim.Adam(model.parameters(), lr=model.hparams.lr)
+    predicted, start = 0, time.perf_counter()
+    for x, y in batches(ds, batch_size, shuffle=True):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits = model(x) if y.ndim == 1 else model.every_logits(x)
+        loss = F.cross_entropy(logits.float().flatten(0, -2), y.flatten())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        predicted += y.numel()
+        if time.perf_counter() - start > seconds:
+            return predicted
+    return predicted
+
+
+def val_loss(model: LitCharRNN, data: Path) -> float:
+    """The train stage's validation loss (same loader, same Lightning validation step)."""
+    trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False)
+    return trainer.validate(model, val_batches(data, 40), verbose=False)[0]["val_loss"]
+
+
+def bench_objectives(data: Path, seconds: float) -> dict[str, float]:
+    """Loss on the last character (the seed: windows every 3 chars) vs on every position (windows
+    back to back), the seed model otherwise, each trained for the same wall time."""
+    vocab = len(json.loads((data / "vocab.json").read_text())["idx2char"])
+    out = {}
+    for objective, step in (("last", 3), ("every", 40)):
+        torch.manual_seed(0)
+        model = LitCharRNN(vocab)
+        predicted = bare_loop(model, CharDataset(data, 40, step, objective=objective), 128, seconds)
+        out[f"{objective}_chars_per_s"] = predicted / seconds
+        out[f"{objective}_val_loss"] = val_loss(model, data)
+    out["objective_seconds"] = seconds
+    return out
+
+
+def bench_levers(data: Path, seconds: float) -> dict[str, float | str]:
+    """Throughput levers on the `every` objective: torch threads, bf16 autocast."""
+    vocab = len(json.loads((data / "vocab.json").read_text())["idx2char"])
+    ds = CharDataset(data, 40, 40, objective="every")
+    threads = torch.get_num_threads()
+
+    def rate(n_threads: int = threads, bf16: bool = False) -> float:
+        torch.set_num_threads(n_threads)
+        torch.manual_seed(0)
+        try:
+            return bare_loop(LitCharRNN(vocab), ds, 128, seconds, bf16) / seconds
+        finally:
+            torch.set_num_threads(threads)
+
+    out: dict[str, float | str] = {"every_fp32_chars_per_s": rate(), "every_1_thread_chars_per_s": rate(1)}
+    try:
+        out["every_bf16_chars_per_s"] = rate(bf16=True)
+    except RuntimeError as e:  # oneDNN has no bf16 LSTM on CPUs without AVX-512 BF16 / AMX
+        out["every_bf16_chars_per_s"] = f"unsupported: {str(e).splitlines()[0][:80]}"
+    return out
+
+
 def bench_generation(vocab: int, length: int) -> dict[str, float]:
-    """One stream: carrying the LSTM state vs re-reading a 40-char window for every new character;
-    and all 7 temperatures in one batch vs one call per temperature."""
+    """One stream: the stage's compiled step function vs nn.LSTM carrying its state vs re-reading
+    a 40-char window for every new character; all 7 temperatures in one batch vs one call each."""
     torch.manual_seed(0)
     model = LitCharRNN(vocab).eval()
     prompt = torch.randint(0, vocab, (40,))
@@ -109,10 +169,22 @@ def bench_generation(vocab: int, length: int) -> dict[str, float]:
             x = torch.cat([x, torch.multinomial(probs, 1, generator=g)])
         return n / (time.perf_counter() - start)
 
+    @torch.no_grad()
+    def torch_state(n: int) -> float:
+        g = torch.Generator().manual_seed(0)
+        start = time.perf_counter()
+        logits, state = model.step(prompt[None])
+        for _ in range(n):
+            x = torch.multinomial(tempered_softmax(logits, 1.0), 1, generator=g)
+            logits, state = model.step(x, state)
+        return n / (time.perf_counter() - start)
+
     def stateful() -> float:
         start = time.perf_counter()
         generate(model, prompt, [1.0], length)
         return length / (time.perf_counter() - start)
+
+    generate(model, prompt, [1.0], 1)  # compile (or load numba's cache) outside the timings
 
     def batched() -> float:
         start = time.perf_counter()
@@ -125,11 +197,12 @@ def bench_generation(vocab: int, length: int) -> dict[str, float]:
             generate(model, prompt, [t], length)
         return time.perf_counter() - start
 
-    w = max(window(length // 4) for _ in range(3))
+    w = max(window(length // 20) for _ in range(3))
+    n = max(torch_state(length // 10) for _ in range(3))
     s = max(stateful() for _ in range(3))
     b, q = best_of(batched), best_of(sequential)
-    return {"window_chars_per_s": w, "stateful_chars_per_s": s, "stateful_vs_window": s / w,
-            "batched_vs_sequential": q / b}
+    return {"window_chars_per_s": w, "torch_state_chars_per_s": n, "stateful_chars_per_s": s,
+            "stateful_vs_window": s / w, "stateful_vs_torch_state": s / n, "batched_vs_sequential": q / b}
 
 
 def bench_memory(megabytes: int) -> dict[str, float]:
@@ -161,14 +234,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     args = parser.parse_args()
-    size = dict(chars=200_000, batches=20, length=500, mb=20) if args.quick else \
-        dict(chars=1_115_394, batches=60, length=2000, mb=200)
+    size = dict(chars=200_000, batches=20, length=2000, mb=20, seconds=10) if args.quick else \
+        dict(chars=1_115_394, batches=60, length=20000, mb=200, seconds=120)
 
     data = prepared_dir(size["chars"])
     results = {
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                     "torch_threads": torch.get_num_threads(), "torch": torch.__version__},
         **bench_training(data, size["batches"], 128),
+        **bench_objectives(data, size["seconds"]),
+        **bench_levers(data, size["seconds"] / 4),
         **bench_generation(len(json.loads((data / "vocab.json").read_text())["idx2char"]), size["length"]),
         **bench_memory(size["mb"]),
     }
@@ -178,9 +253,22 @@ def main() -> None:
         ("training, seed model, batch 128: bare PyTorch loop", f"{results['bare_windows_per_s']:,.0f} windows/s", ""),
         ("training: the train stage (Lightning + CharDataset)", f"{results['stage_windows_per_s']:,.0f} windows/s",
          f"{results['stage_vs_bare']:.2f}x bare"),
+        (f"objective last (step 3), {results['objective_seconds']:.0f} s of training",
+         f"{results['last_chars_per_s']:,.0f} predicted chars/s", f"val_loss {results['last_val_loss']:.3f}"),
+        (f"objective every (step 40), {results['objective_seconds']:.0f} s of training",
+         f"{results['every_chars_per_s']:,.0f} predicted chars/s",
+         f"val_loss {results['every_val_loss']:.3f}; {results['every_chars_per_s'] / results['last_chars_per_s']:.0f}x"
+         " the characters"),
+        ("every: 1 torch thread instead of " + str(results["machine"]["torch_threads"]),
+         f"{results['every_1_thread_chars_per_s']:,.0f} predicted chars/s",
+         f"{results['every_1_thread_chars_per_s'] / results['every_fp32_chars_per_s']:.2f}x"),
+        ("every: bf16 autocast", *((f"{results['every_bf16_chars_per_s']:,.0f} predicted chars/s",
+          f"{results['every_bf16_chars_per_s'] / results['every_fp32_chars_per_s']:.2f}x fp32")
+          if isinstance(results["every_bf16_chars_per_s"], float) else (results["every_bf16_chars_per_s"], ""))),
         ("generation, 1 stream: re-reading the 40-char window", f"{results['window_chars_per_s']:,.0f} chars/s", ""),
-        ("generation, 1 stream: carrying the LSTM state", f"{results['stateful_chars_per_s']:,.0f} chars/s",
-         f"{results['stateful_vs_window']:.1f}x window"),
+        ("generation, 1 stream: nn.LSTM carrying its state", f"{results['torch_state_chars_per_s']:,.0f} chars/s", ""),
+        ("generation, 1 stream: the sample stage's step function", f"{results['stateful_chars_per_s']:,.0f} chars/s",
+         f"{results['stateful_vs_window']:.0f}x window, {results['stateful_vs_torch_state']:.0f}x nn.LSTM"),
         ("sampling 7 temperatures: one batch vs 7 calls", "", f"{results['batched_vs_sequential']:.1f}x faster"),
         (f"prepare peak RSS, {results['corpus_chars'] / 1e6:.0f} M chars",
          f"{results['prepare_bytes_per_char']:.2f} bytes/char", ""),

@@ -101,15 +101,18 @@ def load_split(data_dir: Path | str, split_name: str) -> torch.Tensor:
 
 
 class CharDataset(Dataset):
-    """(x, y) pairs: x = `maxlen` character indices (torch.long), y = the index of the next one.
+    """(x, y) pairs: x = `maxlen` character indices (torch.long), y = the index of the next one
+    (`objective="last"`), or of the next one after every position, i.e. x shifted by one ("every").
 
     Window i starts at character i * step of the split. Indexing with a list or tensor of window
     indices returns a whole batch in one gather, which is what the training DataLoader does.
     """
 
-    def __init__(self, data_dir: Path | str = OUT_DIR, maxlen: int = 40, step: int = 3, split: str = "train"):
+    def __init__(self, data_dir: Path | str = OUT_DIR, maxlen: int = 40, step: int = 3, split: str = "train",
+                 objective: str = "last"):
         self.data = load_split(data_dir, split)
         self.maxlen, self.step = maxlen, step
+        self.every = objective == "every"
         self._offsets = torch.arange(maxlen + 1)
 
     def __len__(self) -> int:
@@ -121,10 +124,10 @@ class CharDataset(Dataset):
                 raise IndexError(f"window {index} out of range for {len(self)} windows")
             start = (index % len(self)) * self.step
             window = self.data[start : start + self.maxlen + 1].long()
-            return window[:-1], window[-1]
+            return window[:-1], window[1:] if self.every else window[-1]
         starts = torch.as_tensor(index, dtype=torch.long) * self.step
         windows = self.data[starts[:, None] + self._offsets].long()
-        return windows[:, :-1], windows[:, -1]
+        return windows[:, :-1], windows[:, 1:] if self.every else windows[:, -1]
 
 
 def show(char: str) -> str:
@@ -173,7 +176,7 @@ def prepare(text: str, val_fraction: float, maxlen: int, step: int) -> tuple[lis
         "train_characters": len(train),
         "val_characters": len(val),
         "train_windows": n_windows(len(train), maxlen, step),
-        "val_windows": n_windows(len(val), maxlen, 1),
+        "val_predictions": n_windows(len(val), maxlen, maxlen) * maxlen,
     }
     return idx2char, train, val, stats
 

@@ -1,7 +1,8 @@
 """Stage 3, train: an LSTM language model p(x[n+1] | x[n-maxlen+1..n]) with PyTorch Lightning.
 
-    data/prepared -> CharDataset windows (train: every `step`, val: every character)
-    -> LitCharRNN, Adam, EarlyStopping(val_loss) + ModelCheckpoint(best, last) + optional time cap
+    data/prepared -> CharDataset windows (train: one every `step` chars, val: back to back)
+    -> LitCharRNN, Adam (constant or cosine learning rate), loss on the last or every position,
+       EarlyStopping(val_loss) + ModelCheckpoint(best, last) + optional time cap
     -> models/best.ckpt, metrics/train.json, dvclive/ (per-epoch curves for `dvc plots`)
 
 A run works in models/run/ (checkpoints after every epoch, DVCLive's files, a fingerprint of the
@@ -9,8 +10,11 @@ params and data). Only a finished run replaces the outputs, so a crash or Ctrl-C
 half-trained model for `sample`; the next `dvc repro` resumes from models/run/checkpoints/last.ckpt
 when the params and data are the same (`train.resume: false` forces a fresh start).
 
-The validation loss is the mean cross-entropy (nats) of every validation character after its
-full `maxlen`-character window, so runs with different `step` or batch size compare directly.
+The validation loss is the mean cross-entropy (nats per character) over the whole validation
+text cut into back-to-back windows of `maxlen` characters, every position predicted, so each
+character is predicted once from 1 to `maxlen` characters of context (nanoGPT's definition with
+block_size = maxlen). It does not depend on `step`, batch size or `train.objective`, so all runs
+compare directly.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import shutil
 import time
 import warnings
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +37,7 @@ from dvclive.lightning import DVCLiveLogger
 from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from torch import nn
+from torch.optim.lr_scheduler import LambdaLR
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
 
 from stages.download import atomic_path, replace_dir, write_json
@@ -50,10 +56,13 @@ State = tuple[torch.Tensor, torch.Tensor]
 
 
 class LitCharRNN(L.LightningModule):
-    """Embedding -> LSTM -> last hidden state -> Dropout -> Linear+ReLU -> Dropout -> Linear (logits)."""
+    """Embedding -> LSTM -> last hidden state -> Dropout -> Linear+ReLU -> Dropout -> Linear (logits).
+
+    `every_logits` applies the same head to every hidden state (the `every` training objective).
+    """
 
     def __init__(self, vocab_size: int, embed_dim: int = 64, hidden_size: int = 128, dropout: float = 0.2,
-                 lr: float = 5e-3, num_layers: int = 2):
+                 lr: float = 5e-3, num_layers: int = 2, schedule: str = "constant", warmup: float = 0.0):
         super().__init__()
         self.save_hyperparameters()  # plain numbers only: the checkpoint loads with weights_only=True
         self.vocab: list[str] | None = None  # idx2char, set by train() and saved in checkpoints
@@ -73,9 +82,14 @@ class LitCharRNN(L.LightningModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.step(x)[0]
 
+    def every_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Next-character logits after every position of x: (B, T, V)."""
+        return self.head(self.lstm(self.embed(x))[0])
+
     def _loss(self, batch: tuple[torch.Tensor, torch.Tensor], prefix: str) -> torch.Tensor:
-        x, y = batch
-        logits = self(x)
+        x, y = batch  # y: (B,) next characters (objective "last") or (B, T) after every position ("every")
+        logits = self(x) if y.ndim == 1 else self.every_logits(x).flatten(0, 1)
+        y = y.flatten()
         loss = F.cross_entropy(logits, y)
         if not torch.isfinite(loss):
             raise CharlmError(f"{prefix} loss is {loss.item()} at epoch {self.current_epoch + 1}, batch "
@@ -96,14 +110,32 @@ class LitCharRNN(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["vocab"] = self.vocab  # so that sampling can refuse data with another vocabulary
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+    def configure_optimizers(self) -> Any:
+        optimizer = torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+        if self.hparams.schedule == "constant":
+            return optimizer
+        total = self.trainer.estimated_stepping_batches
+        factor = partial(cosine, warmup=max(1, round(self.hparams.warmup * total)), total=total)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": LambdaLR(optimizer, factor), "interval": "step"}}
+
+
+def cosine(step: int, warmup: int, total: float) -> float:
+    """Learning-rate factor: linear warm-up over `warmup` steps, then a cosine from 1 down to 0.1 at `total`."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1.0, total - warmup))
+    return 0.1 + 0.45 * (1 + math.cos(math.pi * progress))
 
 
 def batches(dataset: CharDataset, batch_size: int, shuffle: bool) -> DataLoader:
     """One DataLoader item = one batch gathered by CharDataset in a single indexing call."""
     sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
     return DataLoader(dataset, sampler=BatchSampler(sampler, batch_size, drop_last=False), batch_size=None)
+
+
+def val_batches(data_dir: Path, maxlen: int) -> DataLoader:
+    """The validation text in back-to-back windows, every position scored: each character once (see top)."""
+    return batches(CharDataset(data_dir, maxlen, maxlen, split="val", objective="every"), EVAL_BATCH, shuffle=False)
 
 
 class History(Callback):
@@ -113,6 +145,7 @@ class History(Callback):
         self.epochs: list[dict[str, float]] = []
         self.train_seconds = 0.0
         self.windows = 0
+        self.predictions = 0  # characters predicted: windows x maxlen with the "every" objective
         self.resumed_after = 0  # validated epochs before this process took over
         self._since = 0.0
 
@@ -128,12 +161,15 @@ class History(Callback):
     def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
         self.windows += len(batch[1])
+        self.predictions += batch[1].numel()
 
     def state_dict(self) -> dict[str, Any]:
-        return {"epochs": self.epochs, "train_seconds": self.train_seconds, "windows": self.windows}
+        return {"epochs": self.epochs, "train_seconds": self.train_seconds, "windows": self.windows,
+                "predictions": self.predictions}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.epochs, self.train_seconds, self.windows = state["epochs"], state["train_seconds"], state["windows"]
+        self.epochs, self.train_seconds = state["epochs"], state["train_seconds"]
+        self.windows, self.predictions = state["windows"], state["predictions"]
         self.resumed_after = len(self.epochs)
 
     def on_exception(self, trainer: L.Trainer, module: L.LightningModule, exception: BaseException) -> None:
@@ -159,7 +195,8 @@ def fingerprint(model_cfg: dict[str, Any], train_cfg: dict[str, Any], maxlen: in
     """What a run depends on: resuming is only safe when all of it is unchanged."""
     data = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(Path(data_dir).glob("*.npy"))}
     data["vocab.json"] = hashlib.sha256((Path(data_dir) / "vocab.json").read_bytes()).hexdigest()
-    knobs = {k: v for k, v in train_cfg.items() if k not in ("resume", "max_epochs", "max_time")}
+    caps = ("resume", "max_time") if train_cfg["schedule"] != "constant" else ("resume", "max_epochs", "max_time")
+    knobs = {k: v for k, v in train_cfg.items() if k not in caps}  # a schedule spans max_epochs: part of the run
     return {"model": model_cfg, "train": knobs, "maxlen": maxlen, "step": step, "seed": seed, "data": data}
 
 
@@ -189,15 +226,19 @@ def train(model_cfg: dict[str, Any], train_cfg: dict[str, Any], *, maxlen: int, 
 
     Only on success are model_dir/best.ckpt and live_dir replaced; returns the metrics.
     """
+    if train_cfg["schedule"] != "constant" and not train_cfg["max_epochs"]:
+        raise CharlmError(f"train.schedule={train_cfg['schedule']} spans train.max_epochs: set it (not null)")
     work = Path(model_dir) / WORK
     ckpt_path = resume_point(work, fingerprint(model_cfg, train_cfg, maxlen, step, seed, data_dir),
                              train_cfg.get("resume", True))
     L.seed_everything(seed, workers=True, verbose=False)
     idx2char = load_vocab(data_dir)
     vocab_size = len(idx2char)
-    train_data = batches(CharDataset(data_dir, maxlen, step, split="train"), train_cfg["batch_size"], shuffle=True)
-    val_data = batches(CharDataset(data_dir, maxlen, 1, split="val"), EVAL_BATCH, shuffle=False)
-    model = LitCharRNN(vocab_size, lr=train_cfg["lr"], **model_cfg)
+    train_set = CharDataset(data_dir, maxlen, step, split="train", objective=train_cfg["objective"])
+    train_data = batches(train_set, train_cfg["batch_size"], shuffle=True)
+    val_data = val_batches(data_dir, maxlen)
+    model = LitCharRNN(vocab_size, lr=train_cfg["lr"], schedule=train_cfg["schedule"], warmup=train_cfg["warmup"],
+                       **model_cfg)
     model.vocab = idx2char
 
     history = History()
@@ -214,7 +255,8 @@ def train(model_cfg: dict[str, Any], train_cfg: dict[str, Any], *, maxlen: int, 
         accelerator="auto", devices=1, deterministic=True, logger=logger, callbacks=callbacks,
         max_epochs=train_cfg["max_epochs"] or -1,
         max_time=timedelta(minutes=train_cfg["max_time"]) if train_cfg["max_time"] else None,
-        num_sanity_val_steps=0, enable_progress_bar=progress, use_distributed_sampler=False,
+        gradient_clip_val=train_cfg["grad_clip"], num_sanity_val_steps=0, enable_progress_bar=progress,
+        use_distributed_sampler=False,
     )
     started = time.perf_counter()
     with warnings.catch_warnings():
@@ -244,6 +286,7 @@ def train(model_cfg: dict[str, Any], train_cfg: dict[str, Any], *, maxlen: int, 
         "train_seconds": round(history.train_seconds, 1),
         "wall_seconds": round(time.perf_counter() - started, 1),
         "windows_per_second": round(history.windows / max(history.train_seconds, 1e-9)),
+        "predicted_chars_per_second": round(history.predictions / max(history.train_seconds, 1e-9)),
     }
 
 

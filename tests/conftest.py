@@ -110,7 +110,8 @@ def prepared_dir(tmp_path: Path, tiny_text: str) -> Path:
 
 
 TINY_MODEL = {"embed_dim": 8, "hidden_size": 16, "num_layers": 1, "dropout": 0.0}
-TINY_TRAIN = {"lr": 0.01, "batch_size": 64, "max_epochs": 2, "max_time": None, "patience": 5}
+TINY_TRAIN = {"lr": 0.01, "batch_size": 64, "max_epochs": 2, "max_time": None, "patience": 5, "objective": "last",
+              "schedule": "constant", "warmup": 0.0, "grad_clip": None}
 
 
 def copy_project(dest: Path) -> None:

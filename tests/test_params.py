@@ -52,5 +52,5 @@ def test_missing_key_and_broken_yaml(tmp_path):
 def test_unknown_key_is_refused():
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["train"]["learning_rate"] = 0.1
-    with pytest.raises(CharlmError, match=r"unknown key 'train.learning_rate'; train has batch_size, lr, "):
+    with pytest.raises(CharlmError, match=r"unknown key 'train.learning_rate'; train has batch_size, grad_clip, lr, "):
         validate(params, ALL)

@@ -36,7 +36,7 @@ def test_split_is_contiguous_and_holds_out_the_end(tiny_text):
     assert len(val) == round(0.1 * len(tiny_text))
     assert stats["vocab_size"] == len(set(tiny_text))
     assert stats["train_windows"] == n_windows(len(train), 16, 3)
-    assert stats["val_windows"] == len(val) - 16
+    assert stats["val_predictions"] == (len(val) - 1) // 16 * 16  # back-to-back windows, every position
 
 
 def test_dataset_windows_are_text_slices(prepared_dir, tiny_text):
@@ -64,6 +64,24 @@ def test_windows_never_straddle_the_split(prepared_dir, tiny_text):
     x, y = val[0]
     assert decode(x, idx2char) == tiny_text[n_train : n_train + 16]  # val starts where train ends
     assert len(val) == len(tiny_text) - n_train - 16
+
+
+def test_every_objective_targets_are_the_window_shifted_by_one(prepared_dir, tiny_text):
+    idx2char = load_vocab(prepared_dir)
+    ds = CharDataset(prepared_dir, maxlen=16, step=16, objective="every")
+    x, y = ds[2]
+    assert decode(x, idx2char) == tiny_text[32:48] and decode(y, idx2char) == tiny_text[33:49]
+    xb, yb = ds[[2, 0]]
+    assert yb.shape == (2, 16) and torch.equal(yb[0], y) and torch.equal(xb[0], x)
+    one = CharDataset(prepared_dir, maxlen=1, step=1, objective="every")
+    assert one[0][1].shape == (1,) and one[[0, 1]][1].shape == (2, 1)
+
+
+def test_back_to_back_val_windows_predict_each_character_once(prepared_dir):
+    val = CharDataset(prepared_dir, maxlen=16, step=16, split="val", objective="every")
+    _, y = val[list(range(len(val)))]
+    assert torch.equal(y.flatten(), val.data[1 : 1 + y.numel()].long())  # every character after the first, in order
+    assert len(val.data) - 1 - y.numel() < 16  # at most a partial window is left out
 
 
 def test_batch_indexing_matches_single_items(prepared_dir):

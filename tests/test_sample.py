@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from stages.params import CharlmError
-from stages.sample import encode_prompt, generate, tempered_softmax, word_metrics, words
+from stages.sample import encode_prompt, generate, step_logits, tempered_softmax, word_metrics, words
 from stages.train import LitCharRNN
 
 LOGITS = torch.tensor([2.0, 1.0, 0.5, -1.0, 0.0])
@@ -56,6 +56,31 @@ def test_carried_state_matches_rereading_the_window():
         windowed = model(seq[:, : n])
         assert torch.allclose(tempered_softmax(logits, 0.8), tempered_softmax(windowed, 0.8), atol=1e-5)
         logits, state = model.step(seq[:, n : n + 1], state)
+
+
+@pytest.mark.parametrize("layers", [1, 2, 3])
+def test_step_function_matches_nn_lstm(layers):
+    """Generation's compiled step over the raw weights computes what LitCharRNN computes."""
+    torch.manual_seed(layers)
+    model = LitCharRNN(23, embed_dim=7, hidden_size=19, num_layers=layers, dropout=0.3).eval()
+    codes = torch.randint(0, 23, (3, 30))
+    with torch.no_grad():
+        expected = model.every_logits(codes)
+    assert torch.allclose(step_logits(model, codes), expected, atol=1e-5)
+
+
+def test_generated_characters_follow_the_tempered_distribution():
+    """All weights zero but the output bias: the logits ignore the input, so sampled frequencies
+    must match tempered_softmax of that bias."""
+    model = LitCharRNN(4, embed_dim=2, hidden_size=3).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        model.head[4].bias.copy_(torch.tensor([2.0, 1.0, 0.0, -1.0]))
+    for t in (0.5, 1.0, 2.0):
+        codes = generate(model, torch.tensor([0]), [t], 20000, seed=3)
+        freq = torch.bincount(codes[0], minlength=4) / 20000
+        assert torch.allclose(freq, tempered_softmax(model.head[4].bias, t), atol=0.015)
 
 
 def test_generate_one_row_per_temperature_and_reproducible():
