@@ -8,8 +8,8 @@ import pytest
 import torch
 from conftest import TINY_MODEL, TINY_TRAIN
 
-from stages.prepare import load_vocab
 from stages.params import CharlmError
+from stages.prepare import load_vocab
 from stages.train import LitCharRNN, cosine, train
 
 

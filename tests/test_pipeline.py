@@ -12,7 +12,7 @@ from conftest import LoopbackServer, Route, copy_project, init_repo, make_text, 
 
 TINY = {
     "prepare.maxlen": 16, "model.embed_dim": 8, "model.hidden_size": 16, "model.num_layers": 1,
-    "train.batch_size": 64, "train.max_epochs": 2, "sample.length": 120,
+    "prepare.step": 3, "train.batch_size": 64, "train.max_epochs": 2, "sample.length": 120,
 }
 STAGES = ("download", "prepare", "train", "sample", "plot_softmax")
 

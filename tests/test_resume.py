@@ -23,7 +23,7 @@ LAST = Path("models/run/checkpoints/last.ckpt")
 def repo(tmp_path: Path) -> Path:
     copy_project(tmp_path)
     (tmp_path / "corpus.txt").write_text(make_text(2500, seed=11))
-    write_params(tmp_path, {"corpus.source": "corpus.txt", **TINY, "prepare.step": 8, "train.batch_size": 128,
+    write_params(tmp_path, {"corpus.source": "corpus.txt", **TINY, "prepare.step": 2, "train.batch_size": 128,
                             "train.max_epochs": EPOCHS})
     init_repo(tmp_path)
     return tmp_path
