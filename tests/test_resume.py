@@ -47,6 +47,7 @@ def interrupt_training(repo: Path, sig: signal.Signals) -> int:
         assert proc.poll() is None, f"dvc repro ended before the first checkpoint:\n{proc.stdout.read()}"
         assert time.monotonic() < deadline, "no checkpoint within 300 s"
         time.sleep(0.2)
+    time.sleep(0.5)  # let the checkpoint writing finish: interrupt the next epoch's training, as Ctrl-C would
     os.killpg(proc.pid, sig)
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode != 0, out
