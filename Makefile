@@ -1,4 +1,5 @@
-# The two entry points of the README. Both create .venv and install requirements.txt first.
+# The two entry points of the README. Both create .venv and install the charlm package
+# (pinned dependencies from requirements.txt, pytest for the tests) first.
 #   make run    install, then `dvc repro` the whole pipeline
 #   make test   install, then run the test suite
 VENV ?= .venv
@@ -9,10 +10,10 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 .PHONY: install run test
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -r requirements.txt
+	$(VENV)/bin/python -m pip install --quiet -e ".[test]"
 	touch $@
 
 run: install

@@ -5,7 +5,7 @@
     -> plots/experiments.html (+ PNGs beside it)
 
 Not a DVC stage: it reads the experiments DVC keeps, so run it after `dvc exp run`:
-`python -m stages.report`.
+`python -m stages.report`. It lives beside the stages because it is DVC-aware, as they are.
 """
 
 from __future__ import annotations
@@ -14,15 +14,11 @@ import io
 from pathlib import Path
 
 import dvc.api
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
-from stages.download import atomic_write
-from stages.params import CharlmError, cli
-from stages.prepare import save_figure
+from charlm.errors import CharlmError, cli
+from charlm.files import atomic_write, save_figure
 
 OUT = Path("plots/experiments.html")
 LOSS_TSV = "dvclive/plots/metrics/val/loss.tsv"
@@ -64,7 +60,8 @@ def read_curve(path: str, rev: str, sep: str) -> pd.DataFrame | None:
 
 def plot_overlay(table: pd.DataFrame, path: str, sep: str, x: str, y: str, xlabel: str, ylabel: str,
                  title: str, out: Path) -> None:
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    fig = Figure(figsize=(7.5, 4.5))
+    ax = fig.subplots()
     for row in table.itertuples():
         curve = read_curve(path, row.rev, sep)
         if curve is not None:

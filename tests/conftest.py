@@ -1,4 +1,4 @@
-"""Shared fixtures: a small generated corpus, a loopback HTTP server, prepared data, a tiny config."""
+"""Shared fixtures: a small generated corpus, a loopback HTTP server, prepared data, one tiny config."""
 
 from __future__ import annotations
 
@@ -11,14 +11,17 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
-from stages.download import write_json
-from stages.prepare import prepare, save_array
+from charlm import config
+from charlm.data import prepare, save_prepared
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -89,42 +92,36 @@ class LoopbackServer:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
 
 
+@contextmanager
+def serve(routes: dict[str, Route] | None = None) -> Iterator[LoopbackServer]:
+    """A loopback server for the duration of the block."""
+    server = LoopbackServer()
+    server.routes.update(routes or {})
+    server.thread.start()
+    try:
+        yield server
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()
+
+
 @pytest.fixture
 def http_server() -> Iterator[LoopbackServer]:
-    server = LoopbackServer()
-    server.thread.start()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
+    with serve() as server:
+        yield server
 
 
-@pytest.fixture
-def prepared_dir(tmp_path: Path, tiny_text: str) -> Path:
-    """data/prepared for the tiny corpus, written by the prepare stage's own functions."""
-    out = tmp_path / "prepared"
-    idx2char, train, val, _ = prepare(tiny_text, 0.1, 16, 3)
-    save_array(out / "train.npy", train)
-    save_array(out / "val.npy", val)
-    write_json(out / "vocab.json", {"idx2char": idx2char, "char2idx": {c: i for i, c in enumerate(idx2char)}})
-    return out
+# The one tiny configuration: params.yaml with these dotted keys overridden, for real `dvc repro`
+# runs and for in-process training alike. Tiny model, tiny windows, two epochs.
+TINY = {
+    "model.maxlen": 16, "model.embed_dim": 8, "model.hidden_size": 16, "model.num_layers": 1,
+    "train.step": 3, "train.batch_size": 64, "train.max_epochs": 2, "train.max_time": None,
+    "train.objective": "last", "train.schedule": "constant", "sample.length": 120,
+}
 
 
-TINY_MODEL = {"embed_dim": 8, "hidden_size": 16, "num_layers": 1, "dropout": 0.0}
-TINY_TRAIN = {"lr": 0.01, "batch_size": 64, "max_epochs": 2, "max_time": None, "patience": 5, "objective": "last",
-              "schedule": "constant", "warmup": 0.0, "grad_clip": None}
-
-
-def copy_project(dest: Path) -> None:
-    """The files a user clones: stage code, dvc.yaml, params.yaml."""
-    shutil.copytree(ROOT / "stages", dest / "stages", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("dvc.yaml", "params.yaml", ".gitignore"):
-        shutil.copy(ROOT / name, dest / name)
-
-
-def write_params(dest: Path, overrides: dict[str, object]) -> None:
-    """params.yaml in `dest`: the project's own, with dotted keys overridden."""
-    import yaml
-
+def project_params(overrides: dict[str, Any]) -> dict[str, Any]:
+    """The project's params.yaml as a dict, with dotted keys overridden."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     for dotted, value in overrides.items():
         *parents, last = dotted.split(".")
@@ -132,7 +129,40 @@ def write_params(dest: Path, overrides: dict[str, object]) -> None:
         for p in parents:
             node = node[p]
         node[last] = value
-    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return params
+
+
+def tiny(name: str, **overrides: Any) -> Any:
+    """One checked params section of the tiny configuration, e.g. tiny("train", lr=0.0)."""
+    return config.section(project_params({**TINY, **{f"{name}.{k}": v for k, v in overrides.items()}}), name)
+
+
+@pytest.fixture
+def prepared_dir(tmp_path: Path, tiny_text: str) -> Path:
+    """data/prepared for the tiny corpus, written by the library's own functions."""
+    out = tmp_path / "prepared"
+    save_prepared(out, *prepare(tiny_text, 0.1))
+    return out
+
+
+def copy_project(dest: Path) -> None:
+    """The files a user clones: the library, the stage scripts, dvc.yaml, params.yaml, data/books/."""
+    for name in ("charlm", "stages", "data/books"):
+        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore"):
+        shutil.copy(ROOT / name, dest / name)
+
+
+def write_params(dest: Path, overrides: dict[str, object]) -> None:
+    """params.yaml in `dest`: the project's own, with dotted keys overridden."""
+    (dest / "params.yaml").write_text(yaml.safe_dump(project_params(overrides), sort_keys=False))
+
+
+def env_with_venv() -> dict[str, str]:
+    """This environment with this interpreter's directory first on PATH (as an activated venv)."""
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
 
 
 def run_stage(name: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -143,24 +173,24 @@ def run_stage(name: str, cwd: Path, timeout: float = 120) -> subprocess.Complete
 
 
 def sh(repo: Path, *args: str) -> str:
-    """Run a command in the repo with this interpreter's environment first on PATH (as an activated venv)."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
-    result = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+    """Run a command in the repo; it must succeed. Returns stdout + stderr."""
+    result = subprocess.run(args, cwd=repo, env=env_with_venv(), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return result.stdout + result.stderr
 
 
-def repro(repo: Path, *targets: str) -> set[str]:
-    """`dvc repro [targets]`; returns the stages that ran."""
-    out = sh(repo, sys.executable, "-m", "dvc", "repro", *targets)
+DVC = (sys.executable, "-m", "dvc")
+
+
+def repro(repo: Path, *args: str) -> set[str]:
+    """`dvc repro [args]`; returns the stages that ran their command."""
+    out = sh(repo, *DVC, "repro", *args)
     return set(re.findall(r"Running stage '(\w+)'", out))
 
 
 def init_repo(path: Path) -> None:
     """Make `path` a git + DVC repository with everything committed, as a fresh clone is."""
     sh(path, "git", "init", "-q")
-    sh(path, sys.executable, "-m", "dvc", "init", "-q")
+    sh(path, *DVC, "init", "-q")
     sh(path, "git", "add", "-A")
     sh(path, "git", "commit", "-qm", "project")

@@ -4,41 +4,35 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 
 import pytest
 import torch
-from conftest import LoopbackServer, Route, copy_project, init_repo, make_text, repro, sh, write_params
 
-TINY = {
-    "prepare.maxlen": 16, "model.embed_dim": 8, "model.hidden_size": 16, "model.num_layers": 1,
-    "prepare.step": 3, "train.batch_size": 64, "train.max_epochs": 2, "sample.length": 120,
-}
+from charlm import LitCharRNN
+from conftest import DVC, TINY, Route, copy_project, init_repo, make_text, repro, serve, sh, write_params
+
 STAGES = ("download", "prepare", "train", "sample", "plot_softmax")
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory):
-    server = LoopbackServer()
-    server.routes["/corpus.txt"] = Route(make_text(200).replace("\n", "\r\n").encode())
-    server.thread.start()
-    path = tmp_path_factory.mktemp("repo")
-    copy_project(path)
-    write_params(path, {"corpus.source": server.url("/corpus.txt"), **TINY})
-    init_repo(path)
-    assert repro(path) == set(STAGES)
-    yield path
-    server.httpd.shutdown()
-    server.httpd.server_close()
+    with serve({"/corpus.txt": Route(make_text(200).replace("\n", "\r\n").encode())}) as server:
+        path = tmp_path_factory.mktemp("repo")
+        copy_project(path)
+        write_params(path, {"corpus.source": server.url("/corpus.txt"), **TINY})
+        init_repo(path)
+        assert repro(path) == set(STAGES)
+        yield path
 
 
 def test_first_repro_leaves_every_output(repo):
     corpus = (repo / "data/raw/corpus.txt").read_text(encoding="utf-8")
     assert corpus == make_text(200)  # CRLF from the server became LF
-    ckpt = torch.load(repo / "models/best.ckpt", weights_only=True)
+    model = LitCharRNN.load_from_checkpoint(repo / "models/best.ckpt", weights_only=True)  # ready to use
     train = json.loads((repo / "metrics/train.json").read_text())
     vocab_size = json.loads((repo / "metrics/prepare.json").read_text())["vocab_size"]
-    assert ckpt["hyper_parameters"]["vocab_size"] == vocab_size
+    assert model.hparams.vocab_size == vocab_size and model.hparams.maxlen == 16
+    assert model.vocab == sorted(set(corpus))
     assert math.isfinite(train["val_loss"]) and train["val_loss"] < 0.9 * math.log(vocab_size)
     temps = [0.2, 0.5, 0.8, 1.0, 1.2, 1.5, 2.0]
     for t in temps:
@@ -52,10 +46,10 @@ def test_first_repro_leaves_every_output(repo):
 
 
 def test_dvc_reads_metrics_and_plots(repo):
-    shown = json.loads(sh(repo, sys.executable, "-m", "dvc", "metrics", "show", "--json"))
+    shown = json.loads(sh(repo, *DVC, "metrics", "show", "--json"))
     files = next(iter(shown.values()))["data"]
     assert {"metrics/prepare.json", "metrics/train.json", "metrics/sample.json"} <= set(files)
-    out = sh(repo, sys.executable, "-m", "dvc", "plots", "show", "--json")
+    out = sh(repo, *DVC, "plots", "show", "--json")
     assert "Cross-entropy (nats per character)" in out and "softmax_model.png" in out
 
 
@@ -70,11 +64,14 @@ def test_changing_temperatures_reruns_only_sample(repo):
     assert sorted(p.name for p in (repo / "data/samples").iterdir()) == ["T0.5.txt", "T1.0.txt"]
 
 
-def test_changing_hidden_size_reruns_train_and_after(repo):
+def test_changing_the_model_reruns_train_and_after_not_prepare(repo):
     write_params(repo, {"corpus.source": json.loads((repo / "data/raw/provenance.json").read_text())["source"],
-                        **TINY, "sample.temperatures": [0.5, 1.0], "model.hidden_size": 24})
+                        **TINY, "sample.temperatures": [0.5, 1.0], "model.hidden_size": 24, "model.maxlen": 12})
     assert repro(repo) == {"train", "sample", "plot_softmax"}
-    assert torch.load(repo / "models/best.ckpt", weights_only=True)["hyper_parameters"]["hidden_size"] == 24
+    model = LitCharRNN.load_from_checkpoint(repo / "models/best.ckpt", weights_only=True)
+    assert model.hparams.hidden_size == 24 and model.hparams.maxlen == 12
+    header = (repo / "data/samples/T0.5.txt").read_text(encoding="utf-8").splitlines()[0]
+    assert len(eval(header.split("prompt ", 1)[1])) == 12  # the default prompt is maxlen characters, from the model
 
 
 def test_rerun_is_reproducible(repo):
@@ -86,5 +83,5 @@ def test_rerun_is_reproducible(repo):
         return train, sample, {p.name: p.read_bytes() for p in (repo / "data/samples").iterdir()}
 
     before = results()
-    sh(repo, sys.executable, "-m", "dvc", "repro", "--force")
+    sh(repo, *DVC, "repro", "--force")
     assert results() == before  # same losses, accuracies, word metrics, byte-identical texts

@@ -1,0 +1,5 @@
+"""`python -m charlm generate ...`, the same as the `charlm` console script."""
+
+from charlm.cli import main
+
+main()

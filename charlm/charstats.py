@@ -1,0 +1,52 @@
+"""Which characters a corpus holds: a frequency table, a bar chart and a short report.
+
+Rare characters are often stray symbols (a page number's digit, a mis-decoded byte) that cost the
+model a vocabulary slot for nothing: the report names them so the user can clean the source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from charlm.files import save_figure
+
+
+def show(char: str) -> str:
+    """A printable name for a character: whitespace and control characters spelled out."""
+    return {" ": "space", "\n": "\\n", "\t": "\\t"}.get(char, char if char.isprintable() else f"U+{ord(char):04X}")
+
+
+def char_counts(codes: Sequence[np.ndarray], idx2char: Sequence[str]) -> pd.DataFrame:
+    """Occurrences of each character over all the code arrays, most frequent first."""
+    counts = sum(np.bincount(c, minlength=len(idx2char)) for c in codes)
+    table = pd.DataFrame({"char": [show(c) for c in idx2char], "codepoint": [f"U+{ord(c):04X}" for c in idx2char],
+                          "count": counts, "share": counts / counts.sum()})
+    return table.sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def plot_frequency(table: pd.DataFrame, rare_below: int, path: Path) -> None:
+    fig = Figure(figsize=(max(8, 0.16 * len(table)), 4.5))
+    ax = fig.subplots()
+    colors = ["tab:red" if n < rare_below else "tab:blue" for n in table["count"]]
+    ax.bar(range(len(table)), table["count"], color=colors)
+    ax.set_xticks(range(len(table)), table["char"], rotation=90, fontsize=7)
+    ax.set_yscale("log")
+    ax.set(xlabel="character", ylabel="occurrences (log scale)",
+           title=f"Character frequencies ({len(table)} distinct; red: fewer than {rare_below})")
+    save_figure(fig, path)
+
+
+def report(table: pd.DataFrame, rare_below: int) -> str:
+    rare = table[table["count"] < rare_below]
+    top = ", ".join(f"{r.char} {r.share:.1%}" for r in table.head(10).itertuples())
+    bottom = ", ".join(f"{r.char} x{r['count']}" for _, r in table.tail(5).iloc[::-1].iterrows())
+    lines = [f"most frequent: {top}", f"least frequent: {bottom}"]
+    if len(rare):
+        lines.append(f"{len(rare)} characters occur fewer than {rare_below} times (stray symbols?): "
+                     + " ".join(f"{r.char}({r.codepoint})" for r in rare.itertuples()))
+    return "\n".join(lines)

@@ -1,0 +1,155 @@
+"""The character vocabulary, the corpus encoded once, a contiguous split, and the windows models learn from.
+
+    text -> vocab (sorted distinct characters) -> integer codes (1 byte per char for <= 256 symbols)
+    -> train = first (1 - val_fraction), val = the rest -> CharDataset windows, DataLoaders
+
+`CharDataset` serves (x, y) windows straight out of the encoded split: a window is a slice, so
+memory stays one copy of the corpus however many overlapping windows there are.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+
+from charlm.errors import CharlmError
+from charlm.files import atomic_path, write_json
+
+ENCODE_CHUNK = 1 << 20  # characters per encoding step: bounds the temporary UTF-32 copy
+EVAL_BATCH = 1024
+
+
+def code_dtype(vocab_size: int) -> np.dtype:
+    """The smallest integer type torch can index with that holds every character code."""
+    return np.dtype(np.uint8 if vocab_size <= 256 else np.int16 if vocab_size <= 32767 else np.int32)
+
+
+def build_vocab(text: str) -> list[str]:
+    return sorted(set(text))
+
+
+def encode(text: str, idx2char: Sequence[str]) -> np.ndarray:
+    """Map characters to indices with a code-point lookup table, chunk by chunk (no per-char Python)."""
+    dtype = code_dtype(len(idx2char))
+    lut = np.zeros(max(map(ord, idx2char)) + 1, dtype=dtype)
+    lut[[ord(c) for c in idx2char]] = np.arange(len(idx2char))
+    out = np.empty(len(text), dtype=dtype)
+    for i in range(0, len(text), ENCODE_CHUNK):
+        points = np.frombuffer(text[i : i + ENCODE_CHUNK].encode("utf-32-le"), dtype=np.uint32)
+        out[i : i + len(points)] = lut[points]
+    return out
+
+
+def decode(codes: np.ndarray | torch.Tensor | Sequence[int], idx2char: Sequence[str]) -> str:
+    points = np.array([ord(c) for c in idx2char], dtype=np.uint32)
+    return points[np.asarray(codes, dtype=np.int64)].tobytes().decode("utf-32-le")
+
+
+def n_windows(length: int, maxlen: int, step: int) -> int:
+    """Windows of maxlen inputs + 1 target that fit in `length` characters, starting every `step`."""
+    return max(0, (length - maxlen - 1) // step + 1)
+
+
+def split_sizes(length: int, val_fraction: float) -> tuple[int, int]:
+    n_val = int(round(length * val_fraction))
+    return length - n_val, n_val
+
+
+def min_length(val_fraction: float, per_split: int = 2) -> int:
+    """The shortest text whose train and validation splits both hold `per_split` characters."""
+    n = max(per_split, math.ceil((per_split - 0.5) / val_fraction), math.ceil(per_split / (1 - val_fraction)))
+    while min(split_sizes(n, val_fraction)) < per_split:
+        n += 1
+    return n
+
+
+def prepare(text: str, val_fraction: float) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Vocabulary and the encoded train/val splits (contiguous: validation is the end of the text).
+
+    Each split needs two characters (one input, one target); how long a window is, is the model's
+    business (`model.maxlen`), checked when training starts."""
+    if min(split_sizes(len(text), val_fraction)) < 2:
+        raise CharlmError(f"the corpus has {len(text):,} characters; with val_fraction={val_fraction} it needs"
+                          f" at least {min_length(val_fraction):,} (two characters in each split)")
+    idx2char = build_vocab(text)
+    codes = encode(text, idx2char)
+    n_train, _ = split_sizes(len(codes), val_fraction)
+    return idx2char, codes[:n_train], codes[n_train:]
+
+
+def save_array(path: Path, array: np.ndarray) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, array)
+
+
+def save_prepared(out: Path, idx2char: Sequence[str], train: np.ndarray, val: np.ndarray) -> None:
+    """vocab.json, train.npy and val.npy: what CharDataset and the trainer read."""
+    save_array(out / "train.npy", train)
+    save_array(out / "val.npy", val)
+    write_json(out / "vocab.json", {"idx2char": list(idx2char), "char2idx": {c: i for i, c in enumerate(idx2char)}})
+
+
+def load_vocab(data_dir: Path | str) -> list[str]:
+    path = Path(data_dir) / "vocab.json"
+    if not path.is_file():
+        raise CharlmError(f"{path} not found: run the prepare stage first (dvc repro prepare)")
+    return json.loads(path.read_text(encoding="utf-8"))["idx2char"]
+
+
+def load_split(data_dir: Path | str, split: str) -> torch.Tensor:
+    path = Path(data_dir) / f"{split}.npy"
+    if not path.is_file():
+        raise CharlmError(f"{path} not found: run the prepare stage first (dvc repro prepare)")
+    return torch.from_numpy(np.load(path))
+
+
+def load_text(data_dir: Path | str, split: str) -> str:
+    return decode(load_split(data_dir, split), load_vocab(data_dir))
+
+
+class CharDataset(Dataset):
+    """(x, y) pairs: x = `maxlen` character indices (torch.long), y = the index of the next one
+    (`objective="last"`), or of the next one after every position, i.e. x shifted by one ("every").
+
+    Window i starts at character i * step of the split. Indexing with a list or tensor of window
+    indices returns a whole batch in one gather, which is what the training DataLoader does.
+    """
+
+    def __init__(self, data_dir: Path | str, maxlen: int = 40, step: int = 3, split: str = "train",
+                 objective: str = "last"):
+        self.data = load_split(data_dir, split)
+        self.maxlen, self.step = maxlen, step
+        self.every = objective == "every"
+        self._offsets = torch.arange(maxlen + 1)
+
+    def __len__(self) -> int:
+        return n_windows(len(self.data), self.maxlen, self.step)
+
+    def __getitem__(self, index: int | Sequence[int] | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if isinstance(index, (int, np.integer)):
+            if not -len(self) <= index < len(self):
+                raise IndexError(f"window {index} out of range for {len(self)} windows")
+            start = (index % len(self)) * self.step
+            window = self.data[start : start + self.maxlen + 1].long()
+            return window[:-1], window[1:] if self.every else window[-1]
+        starts = torch.as_tensor(index, dtype=torch.long) * self.step
+        windows = self.data[starts[:, None] + self._offsets].long()
+        return windows[:, :-1], windows[:, 1:] if self.every else windows[:, -1]
+
+
+def batches(dataset: CharDataset, batch_size: int, shuffle: bool) -> DataLoader:
+    """One DataLoader item = one batch gathered by CharDataset in a single indexing call."""
+    sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
+    return DataLoader(dataset, sampler=BatchSampler(sampler, batch_size, drop_last=False), batch_size=None)
+
+
+def val_batches(data_dir: Path | str, maxlen: int) -> DataLoader:
+    """The validation text in back-to-back windows of `maxlen`, every position scored, so each
+    character is predicted once from 1 to `maxlen` characters of context (nanoGPT's definition)."""
+    return batches(CharDataset(data_dir, maxlen, maxlen, split="val", objective="every"), EVAL_BATCH, shuffle=False)

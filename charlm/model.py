@@ -1,0 +1,124 @@
+"""LitCharRNN: the exercise's LSTM language model p(x[n+1] | x[n-maxlen+1..n]) as a LightningModule.
+
+Its checkpoint is self-contained: the hyperparameters (plain values, so it loads with
+`weights_only=True`), `maxlen` and the vocabulary come back with the weights, so
+
+    model = LitCharRNN.load_from_checkpoint("models/best.ckpt", weights_only=True)
+
+is ready to generate. `charlm.model_step` runs the same weights one character at a time, compiled.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.optim.lr_scheduler import LambdaLR
+
+from charlm.errors import CharlmError
+
+
+class LitCharRNN(L.LightningModule):
+    """Embedding -> LSTM -> last hidden state -> Dropout -> Linear+ReLU -> Dropout -> Linear (logits).
+
+    `every_logits` applies the same head to every hidden state (the `every` training objective).
+    """
+
+    def __init__(self, vocab_size: int, embed_dim: int = 64, hidden_size: int = 128, dropout: float = 0.2,
+                 lr: float = 5e-3, num_layers: int = 2, maxlen: int = 40, schedule: str = "constant",
+                 warmup: float = 0.0, vocab: Sequence[str] | None = None):
+        super().__init__()
+        self.save_hyperparameters(ignore=["vocab"])  # plain numbers only: the checkpoint loads with weights_only=True
+        if vocab is not None and len(vocab) != vocab_size:
+            raise ValueError(f"vocab has {len(vocab)} characters, vocab_size is {vocab_size}")
+        self.vocab: list[str] | None = list(vocab) if vocab is not None else None  # idx2char, kept in checkpoints
+        self.embed = nn.Embedding(vocab_size, embed_dim)
+        self.lstm = nn.LSTM(embed_dim, hidden_size, num_layers=num_layers, batch_first=True,
+                            dropout=dropout if num_layers > 1 else 0.0)
+        self.head = nn.Sequential(OrderedDict(
+            dropout1=nn.Dropout(dropout), dense=nn.Linear(hidden_size, hidden_size), relu=nn.ReLU(),
+            dropout2=nn.Dropout(dropout), out=nn.Linear(hidden_size, vocab_size),
+        ))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Next-character logits (B, V) after the last position of x (B, T)."""
+        return self.head(self.lstm(self.embed(x))[0][:, -1])
+
+    def every_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Next-character logits after every position of x: (B, T, V)."""
+        return self.head(self.lstm(self.embed(x))[0])
+
+    def scores(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits (N, V) and targets (N,): y is (B,) for the `last` objective, (B, T) for `every`."""
+        logits = self(x) if y.ndim == 1 else self.every_logits(x).flatten(0, 1)
+        return logits, y.flatten()
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Mean cross-entropy in nats per predicted character."""
+        return F.cross_entropy(*self.scores(x, y))
+
+    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], prefix: str) -> torch.Tensor:
+        logits, y = self.scores(*batch)
+        loss = F.cross_entropy(logits, y)
+        if not torch.isfinite(loss):
+            raise CharlmError(f"{prefix} loss is {loss.item()} at epoch {self.current_epoch + 1}, batch "
+                              f"{self.trainer.fit_loop.epoch_loop.batch_idx + 1}: lower train.lr")
+        self.log(f"{prefix}_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
+        self.log(f"{prefix}_bpc", loss / math.log(2), on_step=False, on_epoch=True, batch_size=len(y))
+        if prefix == "val":
+            acc = (logits.argmax(-1) == y).float().mean()
+            self.log("val_acc", acc, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
+        return loss
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["vocab"] = self.vocab
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.vocab = checkpoint.get("vocab")
+
+    def configure_optimizers(self) -> Any:
+        optimizer = torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+        if self.hparams.schedule == "constant":
+            return optimizer
+        total = self.trainer.estimated_stepping_batches
+        factor = partial(lr_factor, warmup=max(1, round(self.hparams.warmup * total)), total=total)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": LambdaLR(optimizer, factor), "interval": "step"}}
+
+
+def lr_factor(step: int, warmup: int, total: float) -> float:
+    """Learning-rate multiplier: linear warm-up over `warmup` steps, then a cosine from 1 down to 0.1 at `total`."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1.0, total - warmup))
+    return 0.1 + 0.45 * (1 + math.cos(math.pi * progress))
+
+
+def load_model(path: Path | str, vocab: Sequence[str] | None = None) -> LitCharRNN:
+    """A trained LitCharRNN in eval mode, its vocabulary and maxlen restored; CharlmError if it is not one,
+    or, given `vocab`, if it was trained on another vocabulary (its indices would mean other characters)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CharlmError(f"{path} not found: train a model first (dvc repro train)")
+    try:
+        model = LitCharRNN.load_from_checkpoint(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # a truncated or foreign file: say which one, not a traceback
+        raise CharlmError(f"{path} is not a valid charlm checkpoint ({type(e).__name__})") from None
+    if not model.vocab or len(model.vocab) != model.hparams.vocab_size:
+        raise CharlmError(f"{path} is not a valid charlm checkpoint (no vocabulary)")
+    if vocab is not None and model.vocab != list(vocab):
+        raise CharlmError(f"{path} was trained on a different vocabulary than the prepared data: rerun `dvc repro`")
+    return model.eval()

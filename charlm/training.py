@@ -1,0 +1,219 @@
+"""Fit LitCharRNN on prepared data with Lightning, in a run directory that survives interruption.
+
+    RunDir.start(fingerprint) -> resume from its last.ckpt if params and data are unchanged
+    -> fit: EarlyStopping(val_loss) + ModelCheckpoint(best, last) after every epoch, optional time cap
+    -> best.ckpt and the metrics of the run
+
+The validation loss is the mean cross-entropy (nats per character) over the whole validation text
+cut into back-to-back windows of `maxlen` characters, every position predicted (`data.val_batches`),
+so it depends neither on `train.step`, the batch size nor `train.objective`: all runs compare directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+import time
+import warnings
+from dataclasses import asdict
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.loggers import Logger
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+from charlm.config import Model, Train
+from charlm.data import CharDataset, batches, load_split, load_vocab, n_windows, val_batches
+from charlm.errors import CharlmError
+from charlm.files import copy_dir, write_json
+from charlm.model import LitCharRNN
+
+
+class Stopwatch:
+    """Seconds spent between start() and stop(), summed over any number of laps; repeated calls are no-ops."""
+
+    def __init__(self, seconds: float = 0.0) -> None:
+        self.seconds, self._since = seconds, None
+
+    def start(self) -> None:
+        if self._since is None:
+            self._since = time.perf_counter()
+
+    def stop(self) -> None:
+        if self._since is not None:
+            self.seconds += time.perf_counter() - self._since
+            self._since = None
+
+
+class RunDir:
+    """A resumable run on disk: Lightning checkpoints, the fingerprint of what the run depends on, and
+    a copy of the logger's directory as it was at the last checkpoint (the logger's own files may be
+    deleted between runs, e.g. by `dvc repro`, and are put back on resume)."""
+
+    def __init__(self, path: Path, log_dir: Path | None = None) -> None:
+        self.path, self.log_dir = Path(path), log_dir
+        self.checkpoints = self.path / "checkpoints"
+        self.last = self.checkpoints / "last.ckpt"
+        self._fingerprint, self._log_copy = self.path / "fingerprint.json", self.path / "log"
+
+    def start(self, fingerprint: dict[str, Any], resume: bool = True) -> Path | None:
+        """last.ckpt of an interrupted run with the same fingerprint, else None (and the old run is cleared)."""
+        if self.last.is_file() and self._fingerprint.is_file():
+            before = json.loads(self._fingerprint.read_text())
+            if not resume:
+                print("train: train.resume is false: starting fresh")
+            elif before == fingerprint:
+                print(f"train: resuming the interrupted run from {self.last}")
+                if self.log_dir and self._log_copy.is_dir():
+                    copy_dir(self._log_copy, self.log_dir)
+                return self.last
+            else:
+                changed = sorted(k for k in fingerprint if before.get(k) != fingerprint[k])
+                print(f"train: starting fresh: {', '.join(changed)} changed since the interrupted run")
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.path.mkdir(parents=True)
+        write_json(self._fingerprint, fingerprint)
+        return None
+
+    def keep_log(self) -> None:
+        if self.log_dir and self.log_dir.is_dir():
+            copy_dir(self.log_dir, self._log_copy)
+
+    def finish(self) -> None:
+        shutil.rmtree(self.path)
+
+
+def fingerprint(model: Model, train: Train, seed: int, data_dir: Path) -> dict[str, Any]:
+    """What a run depends on: resuming is only safe when all of it is unchanged."""
+    data = {name: hashlib.sha256((Path(data_dir) / name).read_bytes()).hexdigest()
+            for name in ("vocab.json", "train.npy", "val.npy")}
+    caps = ("resume", "max_time") if train.schedule != "constant" else ("resume", "max_epochs", "max_time")
+    knobs = {k: v for k, v in asdict(train).items() if k not in caps}  # a schedule spans max_epochs: part of the run
+    return {"model": asdict(model), "train": knobs, "seed": seed, "data": data}
+
+
+class History(Callback):
+    """Per-epoch validation results, the time and windows of training proper (validation not counted),
+    and, on Ctrl-C or SIGTERM, a resumable checkpoint."""
+
+    def __init__(self, run: RunDir) -> None:
+        self.run = run
+        self.epochs: list[dict[str, float]] = []
+        self.clock = Stopwatch()
+        self.windows = 0
+        self.predictions = 0  # characters predicted: windows x maxlen with the "every" objective
+        self.resumed_after = 0  # validated epochs before this process took over
+
+    def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.clock.start()  # also after a mid-epoch resume, where Lightning skips on_train_epoch_start
+
+    def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.run.keep_log()  # the log as of the last epoch's checkpoint, for a resume
+        self.clock.start()
+
+    def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        self.windows += len(batch[1])
+        self.predictions += batch[1].numel()
+
+    def on_validation_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.clock.stop()
+
+    def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        # runs before ModelCheckpoint's own hook (Lightning puts checkpointing last): every checkpoint has this epoch
+        self.clock.start()
+        m = trainer.callback_metrics
+        self.epochs.append({"epoch": trainer.current_epoch + 1, "val_loss": float(m["val_loss"]),
+                            "val_acc": float(m["val_acc"])})
+
+    def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        """After ModelCheckpoint has written this epoch's checkpoints: say so (a line to wait for, too)."""
+        self.clock.stop()
+        if self.epochs:
+            e = self.epochs[-1]
+            print(f"\ntrain: epoch {e['epoch']} val_loss {e['val_loss']:.4f}, checkpoint in {self.run.last}", flush=True)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"epochs": self.epochs, "train_seconds": self.clock.seconds, "windows": self.windows,
+                "predictions": self.predictions}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.epochs, self.clock = state["epochs"], Stopwatch(state["train_seconds"])
+        self.windows, self.predictions = state["windows"], state["predictions"]
+        self.resumed_after = len(self.epochs)
+
+    def on_exception(self, trainer: L.Trainer, module: L.LightningModule, exception: BaseException) -> None:
+        """Ctrl-C or SIGTERM: keep what was learnt so far in last.ckpt for the next run to resume from."""
+        if isinstance(exception, (KeyboardInterrupt, SIGTERMException)):
+            self.clock.stop()
+            trainer.save_checkpoint(self.run.last)
+            self.run.keep_log()
+            print(f"\ntrain: interrupted in epoch {trainer.current_epoch + 1}; saved a resumable checkpoint, "
+                  "run `dvc repro` again to continue")
+
+
+def check_length(train_chars: int, val_chars: int, maxlen: int) -> None:
+    """Refuse splits too short for one window (maxlen inputs and a target)."""
+    for name, n in (("training", train_chars), ("validation", val_chars)):
+        if n < maxlen + 1:
+            raise CharlmError(f"the {name} split has {n:,} characters; model.maxlen={maxlen} needs at least"
+                              f" {maxlen + 1:,} (a window and its target): lower model.maxlen or use a longer corpus")
+
+
+def fit(model_cfg: Model, train_cfg: Train, seed: int, data_dir: Path, run: RunDir, resume_from: Path | None = None,
+        logger: Logger | bool = False, progress: bool = True) -> tuple[Path, dict[str, Any]]:
+    """Train in `run` (from `resume_from` if given); the best checkpoint's path and the run's metrics."""
+    L.seed_everything(seed, workers=True, verbose=False)
+    idx2char = load_vocab(data_dir)
+    train_set = CharDataset(data_dir, model_cfg.maxlen, train_cfg.step, split="train", objective=train_cfg.objective)
+    val_chars = len(load_split(data_dir, "val"))
+    check_length(len(train_set.data), val_chars, model_cfg.maxlen)
+    model = LitCharRNN(len(idx2char), lr=train_cfg.lr, schedule=train_cfg.schedule, warmup=train_cfg.warmup,
+                       vocab=idx2char, **asdict(model_cfg))
+    history = History(run)
+    early = EarlyStopping(monitor="val_loss", mode="min", patience=train_cfg.patience)
+    best = ModelCheckpoint(dirpath=run.checkpoints, filename="best", monitor="val_loss", mode="min", save_top_k=1,
+                           save_last=True, enable_version_counter=False)
+    callbacks: list[Callback] = [history, early, best]
+    if logger:
+        callbacks.append(LearningRateMonitor(logging_interval="epoch"))
+    trainer = L.Trainer(
+        accelerator="auto", devices=1, deterministic=True, logger=logger, callbacks=callbacks,
+        max_epochs=train_cfg.max_epochs or -1,
+        max_time=timedelta(minutes=train_cfg.max_time) if train_cfg.max_time else None,
+        gradient_clip_val=train_cfg.grad_clip, num_sanity_val_steps=0, enable_progress_bar=progress,
+        use_distributed_sampler=False,
+    )
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        try:
+            trainer.fit(model, batches(train_set, train_cfg.batch_size, shuffle=True),
+                        val_batches(data_dir, model_cfg.maxlen), ckpt_path=resume_from)
+        except SIGTERMException:
+            raise CharlmError("terminated (SIGTERM) during training; run `dvc repro` again to resume") from None
+    if not history.epochs:
+        raise CharlmError("training stopped before the first validation: raise train.max_time or train.max_epochs")
+    top = min(history.epochs, key=lambda e: e["val_loss"])
+    seconds = max(history.clock.seconds, 1e-9)
+    return Path(best.best_model_path), {
+        "val_loss": round(top["val_loss"], 4),
+        "val_bpc": round(top["val_loss"] / math.log(2), 4),
+        "val_acc": round(top["val_acc"], 4),
+        "uniform_loss": round(math.log(len(idx2char)), 4),
+        "best_epoch": top["epoch"],
+        "epochs": len(history.epochs),
+        "early_stopped": early.stopped_epoch > 0,
+        "resumed_after_epoch": history.resumed_after,
+        "train_windows": len(train_set),
+        "val_predictions": n_windows(val_chars, model_cfg.maxlen, model_cfg.maxlen) * model_cfg.maxlen,
+        "train_seconds": round(history.clock.seconds, 1),
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "windows_per_second": round(history.windows / seconds),
+        "predicted_chars_per_second": round(history.predictions / seconds),
+    }
