@@ -21,11 +21,10 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from stages.prepare import CharDataset, prepare, save_array
-from stages.sample import generate, tempered_softmax
-from stages.train import LitCharRNN, batches, val_batches
+from charlm import CharDataset, LitCharRNN, tempered_softmax
+from charlm.data import batches, load_vocab, prepare, save_prepared, val_batches
+from charlm.generate import generate
 
 RESULTS = Path(__file__).parent / "results"
 SHAKESPEARE = Path(__file__).resolve().parents[2] / "shared/data/tinyshakespeare.txt"
@@ -46,16 +45,12 @@ def best_of(fn: Callable[[], float], repeats: int = 3) -> float:
 
 def prepared_dir(chars: int) -> Path:
     out = Path(tempfile.mkdtemp(prefix="charlm-bench-"))
-    idx2char, train, val, _ = prepare(corpus_text(chars), 0.1, 40, 3)
-    save_array(out / "train.npy", train)
-    save_array(out / "val.npy", val)
-    (out / "vocab.json").write_text(json.dumps({"idx2char": idx2char}))
+    save_prepared(out, *prepare(corpus_text(chars), 0.1))
     return out
 
 
-def bench_training(data: Path, n_batches: int, batch_size: int) -> dict[str, float]:
-    """Windows/s of the seed model: the train stage's Lightning loop vs a bare PyTorch loop."""
-    vocab = len(json.loads((data / "vocab.json").read_text())["idx2char"])
+def bench_training(data: Path, vocab: int, n_batches: int, batch_size: int) -> dict[str, float]:
+    """Windows/s of the exercise's model: the train stage's Lightning loop vs a bare PyTorch loop."""
     ds = CharDataset(data, 40, 3)
 
     def bare() -> float:
@@ -65,8 +60,7 @@ def bench_training(data: Path, n_batches: int, batch_size: int) -> dict[str, flo
         loader = iter(batches(ds, batch_size, shuffle=True))
         start = time.perf_counter()
         for _ in range(n_batches):
-            x, y = next(loader)
-            loss = F.cross_entropy(model(x), y)
+            loss = model.loss(*next(loader))
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -98,8 +92,7 @@ def bare_loop(model: LitCharRNN, ds: CharDataset, batch_size: int, seconds: floa
     while True:  # as many epochs as the time allows
         for x, y in batches(ds, batch_size, shuffle=True):
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                logits = model(x) if y.ndim == 1 else model.every_logits(x)
-            loss = F.cross_entropy(logits.float().flatten(0, -2), y.flatten())
+                loss = model.loss(x, y)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -114,10 +107,9 @@ def val_loss(model: LitCharRNN, data: Path) -> float:
     return trainer.validate(model, val_batches(data, 40), verbose=False)[0]["val_loss"]
 
 
-def bench_objectives(data: Path, seconds: float) -> dict[str, float]:
-    """Loss on the last character (the seed: windows every 3 chars) vs on every position (windows
-    back to back), the seed model otherwise, each trained for the same wall time."""
-    vocab = len(json.loads((data / "vocab.json").read_text())["idx2char"])
+def bench_objectives(data: Path, vocab: int, seconds: float) -> dict[str, float]:
+    """Loss on the last character (the exercise: windows every 3 chars) vs on every position (windows
+    back to back), the exercise's model otherwise, each trained for the same wall time."""
     out = {}
     for objective, step in (("last", 3), ("every", 40)):
         torch.manual_seed(0)
@@ -129,9 +121,8 @@ def bench_objectives(data: Path, seconds: float) -> dict[str, float]:
     return out
 
 
-def bench_levers(data: Path, seconds: float) -> dict[str, float | str]:
+def bench_levers(data: Path, vocab: int, seconds: float) -> dict[str, float | str]:
     """Throughput levers on the `every` objective: torch threads, bf16 autocast."""
-    vocab = len(json.loads((data / "vocab.json").read_text())["idx2char"])
     ds = CharDataset(data, 40, 40, objective="every")
     threads = torch.get_num_threads()
 
@@ -152,7 +143,7 @@ def bench_levers(data: Path, seconds: float) -> dict[str, float | str]:
 
 
 def bench_generation(vocab: int, length: int) -> dict[str, float]:
-    """One stream: the stage's compiled step function vs nn.LSTM carrying its state vs re-reading
+    """One stream: the compiled step function (charlm.model_step) vs nn.LSTM carrying its state vs re-reading
     a 40-char window for every new character; all 7 temperatures in one batch vs one call each."""
     torch.manual_seed(0)
     model = LitCharRNN(vocab).eval()
@@ -173,10 +164,10 @@ def bench_generation(vocab: int, length: int) -> dict[str, float]:
     def torch_state(n: int) -> float:
         g = torch.Generator().manual_seed(0)
         start = time.perf_counter()
-        logits, state = model.step(prompt[None])
+        out, state = model.lstm(model.embed(prompt[None]))
         for _ in range(n):
-            x = torch.multinomial(tempered_softmax(logits, 1.0), 1, generator=g)
-            logits, state = model.step(x, state)
+            x = torch.multinomial(tempered_softmax(model.head(out[:, -1]), 1.0), 1, generator=g)
+            out, state = model.lstm(model.embed(x), state)
         return n / (time.perf_counter() - start)
 
     def stateful() -> float:
@@ -216,14 +207,14 @@ def bench_memory(megabytes: int) -> dict[str, float]:
                 f.write(block)
         code = (  # reset the peak-RSS mark after the imports (Linux: clear_refs 5), then read it after the work
             "import re; from pathlib import Path\n"
-            "from stages.prepare import prepare, save_array\n"
+            "from charlm.data import prepare, save_array\n"
             "status = lambda key: int(re.search(key + r':\\s+(\\d+)', Path('/proc/self/status').read_text())[1])\n"
             "Path('/proc/self/clear_refs').write_text('5')\n"
             "base = status('VmRSS')\n"
             f"text = Path({str(corpus)!r}).read_text(encoding='utf-8')\n"
-            "idx2char, train, val, stats = prepare(text, 0.1, 40, 3)\n"
+            "idx2char, train, val = prepare(text, 0.1)\n"
             f"save_array(Path({tmp!r}) / 'train.npy', train)\n"
-            "print((status('VmHWM') - base) * 1024 / stats['characters'], stats['characters'])\n"
+            "print((status('VmHWM') - base) * 1024 / len(text), len(text))\n"
         )
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                              cwd=Path(__file__).resolve().parents[1]).stdout.split()
@@ -238,19 +229,21 @@ def main() -> None:
         dict(chars=1_115_394, batches=60, length=20000, mb=200, seconds=120)
 
     data = prepared_dir(size["chars"])
+    vocab = len(load_vocab(data))
     results = {
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                     "torch_threads": torch.get_num_threads(), "torch": torch.__version__},
-        **bench_training(data, size["batches"], 128),
-        **bench_objectives(data, size["seconds"]),
-        **bench_levers(data, size["seconds"] / 4),
-        **bench_generation(len(json.loads((data / "vocab.json").read_text())["idx2char"]), size["length"]),
+        **bench_training(data, vocab, size["batches"], 128),
+        **bench_objectives(data, vocab, size["seconds"]),
+        **bench_levers(data, vocab, size["seconds"] / 4),
+        **bench_generation(vocab, size["length"]),
         **bench_memory(size["mb"]),
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
     rows = [
-        ("training, seed model, batch 128: bare PyTorch loop", f"{results['bare_windows_per_s']:,.0f} windows/s", ""),
+        ("training, the exercise's model, batch 128: bare PyTorch loop",
+         f"{results['bare_windows_per_s']:,.0f} windows/s", ""),
         ("training: the train stage (Lightning + CharDataset)", f"{results['stage_windows_per_s']:,.0f} windows/s",
          f"{results['stage_vs_bare']:.2f}x bare"),
         (f"objective last (step 3), {results['objective_seconds']:.0f} s of training",
@@ -267,7 +260,7 @@ def main() -> None:
           if isinstance(results["every_bf16_chars_per_s"], float) else (results["every_bf16_chars_per_s"], ""))),
         ("generation, 1 stream: re-reading the 40-char window", f"{results['window_chars_per_s']:,.0f} chars/s", ""),
         ("generation, 1 stream: nn.LSTM carrying its state", f"{results['torch_state_chars_per_s']:,.0f} chars/s", ""),
-        ("generation, 1 stream: the sample stage's step function", f"{results['stateful_chars_per_s']:,.0f} chars/s",
+        ("generation, 1 stream: charlm's compiled step", f"{results['stateful_chars_per_s']:,.0f} chars/s",
          f"{results['stateful_vs_window']:.0f}x window, {results['stateful_vs_torch_state']:.0f}x nn.LSTM"),
         ("sampling 7 temperatures: one batch vs 7 calls", "", f"{results['batched_vs_sequential']:.1f}x faster"),
         (f"prepare peak RSS, {results['corpus_chars'] / 1e6:.0f} M chars",

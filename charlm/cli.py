@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import NoReturn
 
-from charlm.errors import CharlmError, cli
+from charlm.errors import cli
 from charlm.generate import continue_text
 from charlm.model import load_model
 
@@ -50,10 +50,12 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--temperature", "-t", type=positive(float), nargs="+", action="extend", metavar="T",
                      help="softmax temperature(s), > 0: low = safe and repetitive, high = inventive, then garbled;"
                           " several values or repeated flags give one text each (default: 0.8)")
-    gen.add_argument("--length", "-n", type=positive(int), default=500, help="characters to generate per text (default: 500)")
+    gen.add_argument("--length", "-n", type=positive(int), default=500,
+                     help="characters to generate per text (default: 500)")
     gen.add_argument("--count", type=positive(int), default=1, help="texts per temperature (default: 1)")
     gen.add_argument("--seed", type=positive(int, zero=True), default=0,
-                     help="random seed: the same seed, prompt, temperatures and checkpoint give the same text (default: 0)")
+                     help="random seed: the same seed, prompt, temperatures and checkpoint give the same text"
+                          " (default: 0)")
     gen.add_argument("--checkpoint", default=CHECKPOINT,
                      help=f"a checkpoint written by the train stage (default: {CHECKPOINT})")
     gen.add_argument("--skip-unknown", action="store_true",

@@ -70,7 +70,7 @@ class Corpus:
     """Stage download: where the text comes from and how it is cleaned."""
 
     source: str | list[str] = rule(lambda v: _text(v) or (isinstance(v, list) and len(v) > 0 and all(map(_text, v))),
-                                   "an http(s) URL, gutenberg:<id> or a file in data/books/, or a non-empty list of them")
+                                   "an http(s) URL, gutenberg:<id> or a file in data/books/, or a non-empty list of them")  # noqa: E501
     gutenberg_url: str = rule(lambda v: _text(v) and "{id}" in v, "a URL template containing {id}")
     sha256: str | list[str] = rule(lambda v: _sha256(v) or (isinstance(v, list) and all(map(_sha256, v))),
                                    "empty, a 64-digit hex sha256, or a list of them (one per source)")

@@ -146,7 +146,8 @@ class Stepper:
         return self.logits.copy()
 
     def sample(self, inv_temperatures: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
-        """Sample uniforms.shape[1] characters per row at 1 / inv_temperatures[row], from uniforms (B, n, V) in [0, 1)."""
+        """uniforms.shape[1] characters per row, sampled at temperature 1 / inv_temperatures[row] with
+        uniforms (B, n, V) in [0, 1)."""
         out = np.empty(uniforms.shape[:2], np.int64)
         _sample(self.weights, np.asarray(inv_temperatures, np.float64), uniforms, self.h, self.c, self._z, self._a,
                 self.logits, self._chars, out)

@@ -18,7 +18,8 @@ def default_prompt(val_text: str, maxlen: int) -> str:
     return val_text[start : start + maxlen]
 
 
-def encode_prompt(prompt: str, idx2char: Sequence[str], skip: bool = False, remedy: str = "remove them") -> torch.Tensor:
+def encode_prompt(prompt: str, idx2char: Sequence[str], skip: bool = False,
+                  remedy: str = "remove them") -> torch.Tensor:
     """The prompt as indices. Characters the model never saw are an error that says `remedy`,
     or, with `skip`, dropped with a warning."""
     char2idx = {c: i for i, c in enumerate(idx2char)}

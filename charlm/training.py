@@ -113,7 +113,7 @@ class History(Callback):
         self.clock.start()  # also after a mid-epoch resume, where Lightning skips on_train_epoch_start
 
     def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        self.run.keep_log()  # the log as of the last epoch's checkpoint, for a resume
+        self.run.keep_log()  # the log as of the last checkpoint, for a resume (now with last epoch's train row)
         self.clock.start()
 
     def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, outputs: Any, batch: Any,
@@ -134,9 +134,11 @@ class History(Callback):
     def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         """After ModelCheckpoint has written this epoch's checkpoints: say so (a line to wait for, too)."""
         self.clock.stop()
+        self.run.keep_log()
         if self.epochs:
             e = self.epochs[-1]
-            print(f"\ntrain: epoch {e['epoch']} val_loss {e['val_loss']:.4f}, checkpoint in {self.run.last}", flush=True)
+            print(f"\ntrain: epoch {e['epoch']} val_loss {e['val_loss']:.4f}, checkpoint in {self.run.last}",
+                  flush=True)
 
     def state_dict(self) -> dict[str, Any]:
         return {"epochs": self.epochs, "train_seconds": self.clock.seconds, "windows": self.windows,
@@ -157,12 +159,16 @@ class History(Callback):
                   "run `dvc repro` again to continue")
 
 
-def check_length(train_chars: int, val_chars: int, maxlen: int) -> None:
-    """Refuse splits too short for one window (maxlen inputs and a target)."""
-    for name, n in (("training", train_chars), ("validation", val_chars)):
+def check_data(data_dir: Path, maxlen: int) -> int:
+    """Refuse missing data, or splits too short for one window (maxlen inputs and a target); the
+    validation split's length."""
+    load_vocab(data_dir)
+    lengths = {"training": len(load_split(data_dir, "train")), "validation": len(load_split(data_dir, "val"))}
+    for name, n in lengths.items():
         if n < maxlen + 1:
             raise CharlmError(f"the {name} split has {n:,} characters; model.maxlen={maxlen} needs at least"
                               f" {maxlen + 1:,} (a window and its target): lower model.maxlen or use a longer corpus")
+    return lengths["validation"]
 
 
 def fit(model_cfg: Model, train_cfg: Train, seed: int, data_dir: Path, run: RunDir, resume_from: Path | None = None,
@@ -170,15 +176,15 @@ def fit(model_cfg: Model, train_cfg: Train, seed: int, data_dir: Path, run: RunD
     """Train in `run` (from `resume_from` if given); the best checkpoint's path and the run's metrics."""
     L.seed_everything(seed, workers=True, verbose=False)
     idx2char = load_vocab(data_dir)
+    val_chars = check_data(data_dir, model_cfg.maxlen)
     train_set = CharDataset(data_dir, model_cfg.maxlen, train_cfg.step, split="train", objective=train_cfg.objective)
-    val_chars = len(load_split(data_dir, "val"))
-    check_length(len(train_set.data), val_chars, model_cfg.maxlen)
     model = LitCharRNN(len(idx2char), lr=train_cfg.lr, schedule=train_cfg.schedule, warmup=train_cfg.warmup,
                        vocab=idx2char, **asdict(model_cfg))
     history = History(run)
-    early = EarlyStopping(monitor="val_loss", mode="min", patience=train_cfg.patience)
+    early = EarlyStopping(monitor="val_loss", mode="min", patience=train_cfg.patience, check_on_train_epoch_end=False)
     best = ModelCheckpoint(dirpath=run.checkpoints, filename="best", monitor="val_loss", mode="min", save_top_k=1,
-                           save_last=True, enable_version_counter=False)
+                           save_last=True, enable_version_counter=False,
+                           save_on_train_epoch_end=False)  # at validation end: before History reports the epoch
     callbacks: list[Callback] = [history, early, best]
     if logger:
         callbacks.append(LearningRateMonitor(logging_interval="epoch"))

@@ -14,7 +14,7 @@ from dvclive.lightning import DVCLiveLogger
 from charlm import config
 from charlm.errors import cli
 from charlm.files import atomic_path, write_json
-from charlm.training import RunDir, fingerprint, fit
+from charlm.training import RunDir, check_data, fingerprint, fit
 
 DATA = Path("data/prepared")
 RUN = Path("models/run")
@@ -25,6 +25,7 @@ METRICS = Path("metrics/train.json")
 
 def main() -> None:
     seed, model_cfg, train_cfg = config.load("seed", "model", "train")
+    check_data(DATA, model_cfg.maxlen)  # before touching the run directory
     run = RunDir(RUN, log_dir=LIVE)
     resume_from = run.start(fingerprint(model_cfg, train_cfg, seed, DATA), resume=train_cfg.resume)
     # DVCLive must not touch dvc.yaml nor start experiments itself: dvc.yaml declares the plots

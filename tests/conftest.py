@@ -137,6 +137,11 @@ def tiny(name: str, **overrides: Any) -> Any:
     return config.section(project_params({**TINY, **{f"{name}.{k}": v for k, v in overrides.items()}}), name)
 
 
+def corpus(source: str | list[str], **overrides: Any) -> config.Corpus:
+    """The project's corpus section with another source (and overrides), for calling `download` directly."""
+    return tiny("corpus", source=source, **overrides)
+
+
 @pytest.fixture
 def prepared_dir(tmp_path: Path, tiny_text: str) -> Path:
     """data/prepared for the tiny corpus, written by the library's own functions."""

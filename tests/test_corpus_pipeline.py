@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import LoopbackServer, Route, copy_project, init_repo, make_text, repro, write_params
+from conftest import Route, copy_project, init_repo, make_text, repro, serve, write_params
 from test_gutenberg import BODY, BOTH_MARKERS
 
 LOCAL = make_text(60, seed=3)
@@ -13,28 +13,24 @@ LOCAL = make_text(60, seed=3)
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory):
-    server = LoopbackServer()
-    server.routes["/cache/epub/1342/pg1342.txt"] = Route((BOTH_MARKERS.replace(BODY, make_text(40, seed=5))).encode())
-    server.thread.start()
-    path = tmp_path_factory.mktemp("repo")
-    copy_project(path)
-    (path / "books").mkdir()
-    (path / "books/local.txt").write_text(LOCAL.replace("\n", "\r\n"), encoding="utf-8")
-    write_params(path, {})
-    init_repo(path)
-    yield path, server.url("/cache/epub/{id}/pg{id}.txt")
-    server.httpd.shutdown()
-    server.httpd.server_close()
+    book = Route((BOTH_MARKERS.replace(BODY, make_text(40, seed=5))).encode())
+    with serve({"/cache/epub/1342/pg1342.txt": book}) as server:
+        path = tmp_path_factory.mktemp("repo")
+        copy_project(path)
+        (path / "data/books/local.txt").write_text(LOCAL.replace("\n", "\r\n"), encoding="utf-8")
+        write_params(path, {})
+        init_repo(path)
+        yield path, server.url("/cache/epub/{id}/pg{id}.txt")
 
 
 @pytest.mark.parametrize("source, expected", [
     ("gutenberg:1342", make_text(40, seed=5)),
-    ("books/local.txt", LOCAL),
-    (["gutenberg:1342", "books/local.txt"], make_text(40, seed=5) + "\n" + LOCAL),
+    ("data/books/local.txt", LOCAL),
+    (["gutenberg:1342", "data/books/local.txt"], make_text(40, seed=5) + "\n" + LOCAL),
 ], ids=["gutenberg", "local", "list"])
 def test_repro_prepares_the_chosen_corpus(repo, source, expected):
     path, template = repo
-    write_params(path, {"corpus.source": source, "corpus.gutenberg_url": template, "prepare.maxlen": 16})
+    write_params(path, {"corpus.source": source, "corpus.gutenberg_url": template})
     assert repro(path, "prepare") == {"download", "prepare"}
     assert (path / "data/raw/corpus.txt").read_text(encoding="utf-8") == expected
     stats = json.loads((path / "metrics/prepare.json").read_text())

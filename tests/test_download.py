@@ -6,17 +6,17 @@ import hashlib
 import json
 
 import pytest
-from conftest import Route, run_stage, write_params
+from conftest import Route, corpus, run_stage, write_params
 
-from stages.download import decode, download
-from stages.params import CharlmError
+from charlm.corpus import bytes_to_text, download
+from charlm.errors import CharlmError
 
 
 def test_url_download_normalises_line_endings_and_records_provenance(http_server, tmp_path):
     raw = "\ufeffFirst Citizen:\r\nBefore we proceed\rany further.\r\n".encode()
     http_server.routes["/book.txt"] = Route(raw)
     url = http_server.url("/book.txt")
-    text, prov = download(url, {"timeout": 5})
+    text, prov = download(corpus(url, timeout=5))
     assert text == "First Citizen:\nBefore we proceed\nany further.\n"
     assert prov == {"source": url, "sha256": hashlib.sha256(raw).hexdigest(), "bytes": len(raw),
                     "encoding": "utf-8", "characters": len(text)}
@@ -25,7 +25,7 @@ def test_url_download_normalises_line_endings_and_records_provenance(http_server
 def test_local_file_source(tmp_path):
     path = tmp_path / "corpus.txt"
     path.write_bytes("ÆTHELRED:\r\nHwæt!\r\n".encode())
-    text, prov = download(str(path))
+    text, prov = download(corpus(str(path)))
     assert text == "ÆTHELRED:\nHwæt!\n"
     assert prov["characters"] == len(text) and prov["bytes"] == path.stat().st_size
 
@@ -74,11 +74,11 @@ def test_refusals_are_one_line_and_keep_the_previous_corpus(http_server, tmp_pat
 
 def test_unreachable_server_and_missing_file_are_clear_errors(tmp_path):
     with pytest.raises(CharlmError, match="cannot reach"):
-        download("http://127.0.0.1:9/nothing.txt", {"timeout": 2, "retries": 0})  # port 9 (discard): nothing listens
+        download(corpus("http://127.0.0.1:9/nothing.txt", timeout=2, retries=0))  # port 9 (discard): nothing listens
     with pytest.raises(CharlmError, match="does not exist"):
-        download(str(tmp_path / "missing.txt"))
+        download(corpus(str(tmp_path / "missing.txt")))
 
 
 def test_decode_falls_back_from_utf8():
-    assert decode("naïve\n".encode("utf-8"), "x") == ("naïve\n", "utf-8")
-    assert decode("naïve\n".encode("latin-1"), "x") == ("naïve\n", "iso8859-1")
+    assert bytes_to_text("naïve\n".encode("utf-8"), "x") == ("naïve\n", "utf-8")
+    assert bytes_to_text("naïve\n".encode("latin-1"), "x") == ("naïve\n", "iso8859-1")

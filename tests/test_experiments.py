@@ -3,37 +3,27 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from conftest import ROOT, LoopbackServer, Route, copy_project, init_repo, make_text, sh, write_params
-from test_pipeline import TINY
-
-DVC = (sys.executable, "-m", "dvc")
+from conftest import DVC, ROOT, TINY, Route, copy_project, env_with_venv, init_repo, make_text, serve, sh, write_params
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory):
-    server = LoopbackServer()
-    server.routes["/a.txt"] = Route(make_text(200).encode())
-    server.routes["/cache/epub/7/pg7.txt"] = Route(
-        ("*** START OF THE PROJECT GUTENBERG EBOOK SEVEN ***\n" + make_text(200, seed=7)
-         + "*** END OF THE PROJECT GUTENBERG EBOOK SEVEN ***\n").encode())
-    server.thread.start()
-    path = tmp_path_factory.mktemp("exps")
-    copy_project(path)
-    write_params(path, {"corpus.source": server.url("/a.txt"),
-                        "corpus.gutenberg_url": server.url("/cache/epub/{id}/pg{id}.txt"), **TINY})
-    init_repo(path)
-    sh(path, *DVC, "exp", "run", "-n", "baseline")
-    sh(path, *DVC, "exp", "run", "-n", "wide", "-S", "model.hidden_size=32")
-    sh(path, *DVC, "exp", "run", "-n", "book", "-S", "corpus.source=gutenberg:7")
-    yield path
-    server.httpd.shutdown()
-    server.httpd.server_close()
+    book = ("*** START OF THE PROJECT GUTENBERG EBOOK SEVEN ***\n" + make_text(200, seed=7)
+            + "*** END OF THE PROJECT GUTENBERG EBOOK SEVEN ***\n")
+    with serve({"/a.txt": Route(make_text(200).encode()), "/cache/epub/7/pg7.txt": Route(book.encode())}) as server:
+        path = tmp_path_factory.mktemp("exps")
+        copy_project(path)
+        write_params(path, {"corpus.source": server.url("/a.txt"),
+                            "corpus.gutenberg_url": server.url("/cache/epub/{id}/pg{id}.txt"), **TINY})
+        init_repo(path)
+        sh(path, *DVC, "exp", "run", "-n", "baseline")
+        sh(path, *DVC, "exp", "run", "-n", "wide", "-S", "model.hidden_size=32")
+        sh(path, *DVC, "exp", "run", "-n", "book", "-S", "corpus.source=gutenberg:7")
+        yield path
 
 
 def exp_show(repo) -> dict[str, dict]:
@@ -97,18 +87,22 @@ def test_report_has_every_experiment(repo):
     ("sample.temperatures=[0]", "sample.temperatures=[0] is invalid; expected a non-empty list of distinct numbers > 0"),
     ("+train.learning_rate=0.1", "unknown key 'train.learning_rate'"),
 ])
-def test_bad_override_fails_fast_and_keeps_outputs(repo, override, message):
+def test_bad_override_fails_fast_and_loses_nothing(repo, override, message):
+    """DVC deletes a stage's outputs before running it; after the refusal, putting the params back and
+    `dvc repro` restores every one of them from the run-cache, byte for byte, without training."""
     sh(repo, *DVC, "exp", "apply", "baseline")  # a workspace whose outputs match its params
     keep = ["models/best.ckpt", "metrics/train.json", "metrics/sample.json", "data/samples/T0.5.txt",
             "plots/recognisable_words.png", "dvclive/plots/metrics/val/loss.tsv"]
     before = {f: (repo / f).read_bytes() for f in keep}
     result = subprocess.run([*DVC, "exp", "run", "-S", override], cwd=repo, capture_output=True, text=True,
-                            env={**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"})
-    try:
-        assert result.returncode != 0
-        errors = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("error: ")]
-        assert errors == [f"error: params.yaml: {message}"] or (len(errors) == 1 and message in errors[0])
-        assert "Epoch" not in result.stdout + result.stderr  # refused before any training
-        assert {f: (repo / f).read_bytes() for f in keep} == before
-    finally:
-        sh(repo, "git", "checkout", "params.yaml")  # `exp run -S` wrote the bad value into the workspace
+                            env=env_with_venv())
+    sh(repo, "git", "checkout", "params.yaml")  # `exp run -S` wrote the bad value into the workspace
+    assert result.returncode != 0
+    errors = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("error: ")]
+    assert errors == [f"error: params.yaml: {message}"] or (len(errors) == 1 and message in errors[0])
+    assert "Epoch" not in result.stdout + result.stderr  # refused before any training
+    assert not list(repo.glob("**/.*.tmp"))  # nothing half-written
+
+    out = sh(repo, *DVC, "repro")
+    assert "Running stage" not in out
+    assert {f: (repo / f).read_bytes() for f in keep} == before

@@ -6,10 +6,10 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from conftest import make_text, run_stage, write_params
-from test_pipeline import STAGES, TINY
+from conftest import TINY, make_text, run_stage, write_params
+from test_pipeline import STAGES
 
-GOOD = {"corpus.source": "corpus.txt", **TINY}
+GOOD = {"corpus.source": "data/books/corpus.txt", **TINY}
 
 
 def snapshot(root: Path) -> dict[str, str]:
@@ -22,7 +22,8 @@ def snapshot(root: Path) -> dict[str, str]:
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory where every stage has run once, successfully."""
     root = tmp_path_factory.mktemp("ws")
-    (root / "corpus.txt").write_text(make_text(200))
+    (root / "data/books").mkdir(parents=True)
+    (root / "data/books/corpus.txt").write_text(make_text(200))
     write_params(root, GOOD)
     for stage in STAGES:
         result = run_stage(stage, root)
@@ -37,10 +38,10 @@ def corrupt_checkpoint(root: Path) -> None:
 
 CASES = [
     # (stage, param overrides, corpus text or None, other damage, expected in the message)
-    ("prepare", {"prepare.maxlen": 0}, None, None, "prepare.maxlen=0 is invalid; expected an integer >= 1"),
-    ("prepare", {"prepare.step": 0}, None, None, "prepare.step=0 is invalid"),
+    ("train", {"model.maxlen": 0}, None, None, "model.maxlen=0 is invalid; expected an integer >= 1"),
+    ("train", {"train.step": 0}, None, None, "train.step=0 is invalid"),
     ("prepare", {"prepare.val_fraction": 1.5}, None, None, "prepare.val_fraction=1.5 is invalid"),
-    ("train", {"model.dropout": 1.0}, None, None, "model.dropout=1.0 is invalid; expected a number with 0 <= dropout < 1"),
+    ("train", {"model.dropout": 1.0}, None, None, "model.dropout=1.0 is invalid; expected a number with 0 <= dropout"),
     ("train", {"train.lr": -1}, None, None, "train.lr=-1 is invalid; expected a number > 0"),
     ("train", {"train.patience": -1}, None, None, "train.patience=-1 is invalid"),
     ("train", {"train.objective": "all"}, None, None, "train.objective='all' is invalid; expected last"),
@@ -49,12 +50,14 @@ CASES = [
     ("sample", {"sample.temperatures": [1.0, 0]}, None, None, "sample.temperatures=[1.0, 0] is invalid"),
     ("sample", {"sample.length": 0}, None, None, "sample.length=0 is invalid; expected an integer >= 1"),
     ("plot_softmax", {"plot.temperatures": [-1]}, None, None, "plot.temperatures=[-1] is invalid"),
-    ("prepare", {"prepare.val_fraction": 0.001}, None, None, "needs at least"),  # no validation window
+    ("train", {"model.maxlen": 1000}, None, None, "model.maxlen=1000 needs at least 1,001"),  # no validation window
+    ("download", {"corpus.source": "corpus.txt"}, None, None, "a local corpus must lie in data/books/"),
     ("download", {}, "", None, "holds no text"),
     ("download", {}, "\n  \n\t\n", None, "holds no text"),
-    ("prepare", {}, "too short\n", "download", "the corpus has 10 characters;"),
+    ("prepare", {}, "too short\n", "download", "the corpus has 10 characters; with val_fraction=0.1 it needs at least"),
     ("download", {}, b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, None, "looks like a binary file"),
-    ("sample", {"sample.prompt": "KING ¤€:"}, None, None, "not in the vocabulary: '¤€'"),
+    ("sample", {"sample.prompt": "KING ¤€:"}, None, None, "not in the vocabulary: '¤€' (remove them, or set sample"),
+    ("plot_softmax", {"plot.prompt": "§"}, None, None, "not in the vocabulary: '§' (remove them from plot.prompt)"),
     ("sample", {}, None, corrupt_checkpoint, "models/best.ckpt is not a valid charlm checkpoint"),
 ]
 
@@ -63,7 +66,7 @@ CASES = [
                          ids=[f"{c[0]}-{c[4][:30]}" for c in CASES])
 def test_bad_input_is_refused_cleanly(workspace, stage, overrides, corpus, damage, message):
     root = workspace
-    corpus_file = root / "corpus.txt"
+    corpus_file = root / "data/books/corpus.txt"
     original_corpus = corpus_file.read_bytes()
     ckpt = (root / "models/best.ckpt").read_bytes()
     try:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import Route, run_stage, write_params
+from conftest import Route, corpus, run_stage, write_params
 
-from stages.download import clean, decode, download, strip_gutenberg
-from stages.params import CharlmError
+from charlm.corpus import bytes_to_text, clean, download, strip_gutenberg
+from charlm.errors import CharlmError
 
 BODY = "CHAPTER I.\n\nIt is a truth universally acknowledged.\n"
 BOTH_MARKERS = (
@@ -42,14 +42,15 @@ def books(http_server):
     return http_server
 
 
-def cfg(server, **extra):
-    return {"gutenberg_url": server.url("/cache/epub/{id}/pg{id}.txt"), "timeout": 5, "retries": 2, **extra}
+def cfg(server, source, **extra):
+    return corpus(source, **{"gutenberg_url": server.url("/cache/epub/{id}/pg{id}.txt"), "timeout": 5, "retries": 2,
+                             **extra})
 
 
 @pytest.mark.parametrize("book, header_lines, footer_lines", [(11, 5, 3), (12, 0, 2), (14, 5, 3), (15, 3, 1)],
                          ids=["both-markers-crlf", "end-marker-only", "bom", "small-print"])
 def test_gutenberg_books_are_cleaned_exactly(books, book, header_lines, footer_lines):
-    text, prov = download(f"gutenberg:{book}", cfg(books))
+    text, prov = download(cfg(books, f"gutenberg:{book}"))
     assert text == BODY
     assert prov["url"] == books.url(f"/cache/epub/{book}/pg{book}.txt")
     assert prov["encoding"] == "utf-8"
@@ -59,37 +60,37 @@ def test_gutenberg_books_are_cleaned_exactly(books, book, header_lines, footer_l
 
 
 def test_latin1_book_is_decoded_and_recorded(books):
-    text, prov = download("gutenberg:13", cfg(books))
+    text, prov = download(cfg(books, "gutenberg:13"))
     assert text == FRENCH
     assert prov["encoding"] == "iso8859-1"
 
 
 def test_cp1252_punctuation_is_decoded():
     raw = "\u201cWell,\u201d said he \u2014 \u2018aye\u2019.\n".encode("cp1252")
-    assert decode(raw, "x") == ("\u201cWell,\u201d said he \u2014 \u2018aye\u2019.\n", "cp1252")
+    assert bytes_to_text(raw, "x") == ("\u201cWell,\u201d said he \u2014 \u2018aye\u2019.\n", "cp1252")
 
 
 def test_utf16_with_bom():
-    assert decode("héllo\n".encode("utf-16"), "x") == ("héllo\n", "utf-16")
+    assert bytes_to_text("héllo\n".encode("utf-16"), "x") == ("héllo\n", "utf-16")
 
 
 @pytest.mark.parametrize("book", [16, 17], ids=["content-type", "sniffed"])
 def test_html_page_is_refused(books, book):
     with pytest.raises(CharlmError, match="returned an HTML page"):
-        download(f"gutenberg:{book}", cfg(books))
+        download(cfg(books, f"gutenberg:{book}"))
 
 
 def test_unknown_gutenberg_id_says_so(books):
     with pytest.raises(CharlmError, match=r"HTTP 404 .*pg99999\.txt: Project Gutenberg book 99999 does not exist"):
-        download("gutenberg:99999", cfg(books))
+        download(cfg(books, "gutenberg:99999"))
 
 
 def test_server_errors_are_retried(books):
-    text, _ = download(books.url("/flaky.txt"), cfg(books))
+    text, _ = download(cfg(books, books.url("/flaky.txt")))
     assert text == "worth the wait\n" and books.routes["/flaky.txt"].hits == 3
     books.routes["/flaky.txt"].hits = 0
     with pytest.raises(CharlmError, match="HTTP 503"):
-        download(books.url("/flaky.txt"), cfg(books, retries=1))
+        download(cfg(books, books.url("/flaky.txt"), retries=1))
 
 
 def test_file_without_markers_is_kept_whole():
@@ -100,9 +101,9 @@ def test_file_without_markers_is_kept_whole():
 def test_stripping_is_switchable(books, tmp_path):
     path = tmp_path / "book.txt"
     path.write_text(BOTH_MARKERS)
-    assert download(str(path), {})[0] == BOTH_MARKERS  # off by default for local files
-    assert download(str(path), {"strip_gutenberg": True})[0] == BODY
-    assert download("gutenberg:11", cfg(books, strip_gutenberg=False))[0] == BOTH_MARKERS
+    assert download(corpus(str(path)))[0] == BOTH_MARKERS  # off by default for local files
+    assert download(corpus(str(path), strip_gutenberg=True))[0] == BODY
+    assert download(cfg(books, "gutenberg:11", strip_gutenberg=False))[0] == BOTH_MARKERS
 
 
 def test_control_characters_and_normalisation():
@@ -116,7 +117,7 @@ def test_control_characters_and_normalisation():
 def test_several_sources_make_one_corpus(books, tmp_path):
     local = tmp_path / "extra.txt"
     local.write_text("The end.")
-    text, prov = download(["gutenberg:11", "gutenberg:13", str(local)], cfg(books))
+    text, prov = download(cfg(books, ["gutenberg:11", "gutenberg:13", str(local)]))
     assert text == BODY + "\n" + FRENCH + "\n" + "The end.\n"
     assert [s["source"] for s in prov["sources"]] == ["gutenberg:11", "gutenberg:13", str(local)]
     assert [s["encoding"] for s in prov["sources"]] == ["utf-8", "iso8859-1", "utf-8"]
@@ -124,13 +125,13 @@ def test_several_sources_make_one_corpus(books, tmp_path):
 
 
 def test_one_pin_per_source(books, tmp_path):
-    _, prov = download("gutenberg:12", cfg(books))
+    _, prov = download(cfg(books, "gutenberg:12"))
     good = prov["sha256"]
-    download(["gutenberg:12", "gutenberg:12"], cfg(books, sha256=[good, ""]))
+    download(cfg(books, ["gutenberg:12", "gutenberg:12"], sha256=[good, ""]))
     with pytest.raises(CharlmError, match="sha256 of gutenberg:12 is"):
-        download(["gutenberg:12", "gutenberg:12"], cfg(books, sha256=["", "f" * 64]))
+        download(cfg(books, ["gutenberg:12", "gutenberg:12"], sha256=["", "f" * 64]))
     with pytest.raises(CharlmError, match="2 pins for 1 sources"):
-        download("gutenberg:12", cfg(books, sha256=[good, good]))
+        download(cfg(books, "gutenberg:12", sha256=[good, good]))
 
 
 @pytest.mark.parametrize("source, message", [
@@ -139,21 +140,21 @@ def test_one_pin_per_source(books, tmp_path):
 ])
 def test_bad_sources(source, message):
     with pytest.raises(CharlmError, match=message):
-        download(source, {"gutenberg_url": "http://127.0.0.1:9/{id}"})
+        download(corpus(source, gutenberg_url="http://127.0.0.1:9/{id}"))
 
 
 def test_binary_file_is_refused(tmp_path):
     path = tmp_path / "model.bin"
     path.write_bytes(bytes(range(256)) * 64)
     with pytest.raises(CharlmError, match="looks like a binary file"):
-        download(str(path), {})
+        download(corpus(str(path)))
 
 
 def test_nothing_left_after_stripping_is_refused(tmp_path):
     path = tmp_path / "empty-book.txt"
     path.write_text("*** START OF THE PROJECT GUTENBERG EBOOK X ***\n\n*** END OF THE PROJECT GUTENBERG EBOOK X ***\n")
     with pytest.raises(CharlmError, match="no text after removing the Gutenberg header"):
-        download(str(path), {"strip_gutenberg": True})
+        download(corpus(str(path), strip_gutenberg=True))
 
 
 def test_stage_records_provenance_of_a_gutenberg_book(books, tmp_path):

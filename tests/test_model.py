@@ -1,87 +1,109 @@
-"""LitCharRNN's shape and a real (tiny) Lightning training run."""
+"""LitCharRNN's shape and checkpoint, and real (tiny) Lightning training runs."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
-from conftest import TINY_MODEL, TINY_TRAIN
+from conftest import tiny
+from dvclive.lightning import DVCLiveLogger
 
-from stages.params import CharlmError
-from stages.prepare import load_vocab
-from stages.train import LitCharRNN, cosine, train
+from charlm.data import load_vocab
+from charlm.errors import CharlmError
+from charlm.model import LitCharRNN, load_model, lr_factor
+from charlm.training import RunDir, fingerprint, fit
 
 
-def test_seed_defaults():
+def train(prepared_dir: Path, out: Path, seed: int = 1, log: bool = False, **overrides):
+    """fit() as the train stage calls it: a fresh run directory, the tiny model; (best.ckpt, metrics)."""
+    model_cfg, train_cfg = tiny("model"), tiny("train", **overrides)
+    run = RunDir(out / "run")
+    run.start(fingerprint(model_cfg, train_cfg, seed, prepared_dir))
+    logger = DVCLiveLogger(dir=str(out / "dvclive"), dvcyaml=False, save_dvc_exp=False) if log else False
+    return fit(model_cfg, train_cfg, seed, prepared_dir, run, logger=logger, progress=False)
+
+
+def test_exercise_defaults():
     m = LitCharRNN(30)
     assert dict(m.hparams) == {"vocab_size": 30, "embed_dim": 64, "hidden_size": 128, "dropout": 0.2,
-                               "lr": 5e-3, "num_layers": 2, "schedule": "constant", "warmup": 0.0}
+                               "lr": 5e-3, "num_layers": 2, "maxlen": 40, "schedule": "constant", "warmup": 0.0}
     assert m.lstm.num_layers == 2 and m.lstm.hidden_size == 128 and m.embed.embedding_dim == 64
+    assert [name for name, _ in m.head.named_children()] == ["dropout1", "dense", "relu", "dropout2", "out"]
 
 
-def test_output_shape_is_batch_by_vocab():
+def test_output_shapes():
     m = LitCharRNN(30, embed_dim=8, hidden_size=16)
     x = torch.randint(0, 30, (5, 40))
     assert m(x).shape == (5, 30)
-    logits, (h, c) = m.step(x)
-    assert logits.shape == (5, 30) and h.shape == c.shape == (2, 5, 16)
+    assert m.every_logits(x).shape == (5, 40, 30)
+    assert torch.allclose(m.eval()(x), m.every_logits(x)[:, -1])
 
 
-def test_tiny_training_learns_and_saves_a_safe_checkpoint(prepared_dir, tmp_path):
-    metrics = train(TINY_MODEL, TINY_TRAIN, maxlen=16, step=3, seed=1, data_dir=prepared_dir,
-                    model_dir=tmp_path / "models", live_dir=tmp_path / "dvclive", progress=False)
-    vocab_size = len(load_vocab(prepared_dir))
+def test_tiny_training_learns_and_saves_a_ready_checkpoint(prepared_dir, tmp_path):
+    best, metrics = train(prepared_dir, tmp_path, log=True)
+    vocab = load_vocab(prepared_dir)
     assert metrics["epochs"] == 2 and metrics["early_stopped"] is False
-    assert math.isfinite(metrics["val_loss"]) and metrics["val_loss"] < math.log(vocab_size)
+    assert math.isfinite(metrics["val_loss"]) and metrics["val_loss"] < math.log(len(vocab))
     assert metrics["val_bpc"] == pytest.approx(metrics["val_loss"] / math.log(2), abs=2e-4)
     assert 0 < metrics["val_acc"] <= 1 and metrics["windows_per_second"] > 0
 
-    ckpt = torch.load(tmp_path / "models/best.ckpt", weights_only=True)
-    assert ckpt["hyper_parameters"]["vocab_size"] == vocab_size
+    model = LitCharRNN.load_from_checkpoint(best, weights_only=True)
+    assert model.vocab == vocab and model.hparams.maxlen == 16 and model.hparams.hidden_size == 16
+    assert load_model(best, vocab=vocab).training is False
     assert (tmp_path / "dvclive/plots/metrics/val/loss.tsv").read_text().count("\n") == 3  # header + 2 epochs
 
 
 def test_every_objective_with_cosine_schedule(prepared_dir, tmp_path):
-    cfg = {**TINY_TRAIN, "objective": "every", "schedule": "cosine", "warmup": 0.2, "max_epochs": 3}
-    metrics = train(TINY_MODEL, cfg, maxlen=16, step=16, seed=1, data_dir=prepared_dir,
-                    model_dir=tmp_path / "models", live_dir=tmp_path / "dvclive", progress=False)
+    _, metrics = train(prepared_dir, tmp_path, log=True, objective="every", schedule="cosine", warmup=0.2,
+                       max_epochs=3, step=16)
     assert metrics["epochs"] == 3 and metrics["val_loss"] < math.log(len(load_vocab(prepared_dir)))
     assert metrics["predicted_chars_per_second"] == pytest.approx(16 * metrics["windows_per_second"], rel=0.01)
     lr = [float(line.split("\t")[-1]) for line in
           (tmp_path / "dvclive/plots/metrics/lr-Adam.tsv").read_text().splitlines()[1:]]
-    assert len(lr) == 3 and lr[0] < lr[1] > lr[2] >= 0.1 * cfg["lr"]  # warms up, then decays to no less than lr/10
+    assert len(lr) == 3 and lr[0] < lr[1] > lr[2] >= 0.1 * tiny("train").lr  # warms up, then decays to >= lr/10
 
 
-def test_cosine_factor():
-    assert [round(cosine(s, warmup=4, total=104), 3) for s in (0, 3, 4, 54, 104, 200)] == [0.25, 1.0, 1.0, 0.55, 0.1, 0.1]
+def test_lr_factor():
+    assert [round(lr_factor(s, warmup=4, total=104), 3) for s in (0, 3, 4, 54, 104, 200)] == \
+        [0.25, 1.0, 1.0, 0.55, 0.1, 0.1]
 
 
-def test_cosine_schedule_needs_an_epoch_count(prepared_dir, tmp_path):
+def test_cosine_schedule_needs_an_epoch_count():
     with pytest.raises(CharlmError, match="train.schedule=cosine spans train.max_epochs: set it"):
-        train(TINY_MODEL, {**TINY_TRAIN, "schedule": "cosine", "max_epochs": None}, maxlen=16, step=3, seed=1,
-              data_dir=prepared_dir, model_dir=tmp_path / "models", live_dir=None, progress=False)
+        tiny("train", schedule="cosine", max_epochs=None)
 
 
 def test_early_stopping_fires(prepared_dir, tmp_path):
-    cfg = {**TINY_TRAIN, "lr": 0.0, "patience": 1, "max_epochs": 10}  # no progress: stop after one bad epoch
-    metrics = train(TINY_MODEL, cfg, maxlen=16, step=3, seed=1, data_dir=prepared_dir,
-                    model_dir=tmp_path / "models", live_dir=None, progress=False)
+    _, metrics = train(prepared_dir, tmp_path, lr=1e-12, patience=1, max_epochs=10)  # no progress: stop early
     assert metrics["early_stopped"] is True and metrics["epochs"] < 10
 
 
 def test_diverging_loss_stops_with_epoch_and_batch(prepared_dir, tmp_path):
     with pytest.raises(CharlmError, match=r"train loss is (nan|inf) at epoch 1, batch \d+: lower train.lr"):
-        train(TINY_MODEL, {**TINY_TRAIN, "lr": 1e30}, maxlen=16, step=3, seed=1, data_dir=prepared_dir,
-              model_dir=tmp_path / "models", live_dir=None, progress=False)
-    assert not (tmp_path / "models/best.ckpt").exists()
+        train(prepared_dir, tmp_path, lr=1e30)
+
+
+def test_too_long_a_window_is_refused_before_training(prepared_dir, tmp_path):
+    with pytest.raises(CharlmError, match=r"split has [\d,]+ characters; model.maxlen=5000 needs at least 5,001"):
+        fit(tiny("model", maxlen=5000), tiny("train"), 1, prepared_dir, RunDir(tmp_path / "run"))
 
 
 def test_same_seed_same_run(prepared_dir, tmp_path):
-    runs = [train(TINY_MODEL, TINY_TRAIN, maxlen=16, step=3, seed=3, data_dir=prepared_dir,
-                  model_dir=tmp_path / f"m{i}", live_dir=None, progress=False) for i in range(2)]
+    runs = [train(prepared_dir, tmp_path / f"m{i}", seed=3) for i in range(2)]
     timing = ("train_seconds", "wall_seconds", "windows_per_second", "predicted_chars_per_second")
-    assert [{k: v for k, v in r.items() if k not in timing} for r in runs][0] == \
-           [{k: v for k, v in r.items() if k not in timing} for r in runs][1]
-    a, b = (torch.load(tmp_path / f"m{i}/best.ckpt", weights_only=True)["state_dict"] for i in range(2))
+    first, second = ({k: v for k, v in m.items() if k not in timing} for _, m in runs)
+    assert first == second
+    a, b = (torch.load(best, weights_only=True)["state_dict"] for best, _ in runs)
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint", None], ids=["empty", "garbage", "missing"])
+def test_load_model_refuses_what_is_not_a_checkpoint(tmp_path, content):
+    path = tmp_path / "best.ckpt"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(CharlmError, match="not found: train a model first" if content is None else
+                       "is not a valid charlm checkpoint"):
+        load_model(path)

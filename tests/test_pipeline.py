@@ -6,10 +6,9 @@ import json
 import math
 
 import pytest
-import torch
+from conftest import DVC, TINY, Route, copy_project, init_repo, make_text, repro, serve, sh, write_params
 
 from charlm import LitCharRNN
-from conftest import DVC, TINY, Route, copy_project, init_repo, make_text, repro, serve, sh, write_params
 
 STAGES = ("download", "prepare", "train", "sample", "plot_softmax")
 

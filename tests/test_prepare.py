@@ -9,8 +9,8 @@ import pytest
 import torch
 from conftest import run_stage, write_params
 
-from stages.params import CharlmError
-from stages.prepare import CharDataset, code_dtype, decode, encode, load_vocab, n_windows, prepare
+from charlm.data import CharDataset, code_dtype, decode, encode, load_vocab, prepare
+from charlm.errors import CharlmError
 
 
 def test_encode_decode_round_trip_with_non_ascii():
@@ -31,12 +31,10 @@ def test_large_vocabulary_uses_a_wider_type():
 
 
 def test_split_is_contiguous_and_holds_out_the_end(tiny_text):
-    idx2char, train, val, stats = prepare(tiny_text, 0.1, 16, 3)
+    idx2char, train, val = prepare(tiny_text, 0.1)
     assert decode(train, idx2char) + decode(val, idx2char) == tiny_text
     assert len(val) == round(0.1 * len(tiny_text))
-    assert stats["vocab_size"] == len(set(tiny_text))
-    assert stats["train_windows"] == n_windows(len(train), 16, 3)
-    assert stats["val_predictions"] == (len(val) - 1) // 16 * 16  # back-to-back windows, every position
+    assert idx2char == sorted(set(tiny_text))
 
 
 def test_dataset_windows_are_text_slices(prepared_dir, tiny_text):
@@ -101,19 +99,20 @@ def test_dataset_memory_is_one_copy_of_the_corpus(prepared_dir):
 
 
 def test_short_corpus_is_refused_with_lengths():
-    with pytest.raises(CharlmError, match=r"corpus has 30 characters; .* needs at least 406 "):
-        prepare("x" * 30, 0.1, 40, 3)
-    prepare("x" * 406, 0.1, 40, 3)
-    with pytest.raises(CharlmError, match="needs at least 406"):
-        prepare("x" * 405, 0.1, 40, 3)
+    """Two characters in each split (one input, one target); window lengths are the train stage's."""
+    with pytest.raises(CharlmError, match=r"corpus has 10 characters; with val_fraction=0.1 it needs at least 15 "):
+        prepare("x" * 10, 0.1)
+    prepare("x" * 15, 0.1)
+    with pytest.raises(CharlmError, match="needs at least 15"):
+        prepare("x" * 14, 0.1)
     with pytest.raises(CharlmError, match="has 0 characters"):
-        prepare("", 0.5, 4, 1)
+        prepare("", 0.5)
 
 
 def test_stage_writes_artifacts_and_metrics(tmp_path, tiny_text):
     (tmp_path / "data/raw").mkdir(parents=True)
     (tmp_path / "data/raw/corpus.txt").write_text(tiny_text, encoding="utf-8")
-    write_params(tmp_path, {"prepare.maxlen": 16})
+    write_params(tmp_path, {})
     result = run_stage("prepare", tmp_path)
     assert result.returncode == 0, result.stderr
     assert tiny_text[:500] in result.stdout
@@ -123,6 +122,7 @@ def test_stage_writes_artifacts_and_metrics(tmp_path, tiny_text):
     assert all(vocab["idx2char"][i] == c for c, i in vocab["char2idx"].items())
     stats = json.loads((tmp_path / "metrics/prepare.json").read_text())
     assert stats["characters"] == len(tiny_text) and stats["vocab_size"] == len(set(tiny_text))
+    assert (tmp_path / "plots/char_frequency.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_stage_without_corpus_says_what_to_run(tmp_path):

@@ -1,13 +1,18 @@
-"""tempered_softmax, stateful generation and the word metrics of the sample stage."""
+"""tempered_softmax, the compiled step and generation, prompts, and the word metrics of the sample stage."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
-from stages.params import CharlmError
-from stages.sample import encode_prompt, generate, step_logits, tempered_softmax, word_metrics, words
-from stages.train import LitCharRNN
+from charlm import LitCharRNN, tempered_softmax
+from charlm.data import decode
+from charlm.errors import CharlmError
+from charlm.generate import continue_text, generate, stream
+from charlm.model_step import Stepper
+from charlm.prompt import encode_prompt
+from charlm.words import word_metrics, words
 
 LOGITS = torch.tensor([2.0, 1.0, 0.5, -1.0, 0.0])
 
@@ -47,26 +52,17 @@ def test_per_row_temperatures():
     assert torch.allclose(p[0], tempered_softmax(LOGITS, 0.5)) and torch.allclose(p[1], tempered_softmax(LOGITS, 2.0))
 
 
-def test_carried_state_matches_rereading_the_window():
-    torch.manual_seed(0)
-    model = LitCharRNN(12, embed_dim=8, hidden_size=16, dropout=0.3).eval()
-    seq = torch.randint(0, 12, (1, 40))
-    logits, state = model.step(seq[:, :10])
-    for n in range(10, 40):  # history of n characters, still within maxlen = 40
-        windowed = model(seq[:, : n])
-        assert torch.allclose(tempered_softmax(logits, 0.8), tempered_softmax(windowed, 0.8), atol=1e-5)
-        logits, state = model.step(seq[:, n : n + 1], state)
-
-
 @pytest.mark.parametrize("layers", [1, 2, 3])
-def test_step_function_matches_nn_lstm(layers):
-    """Generation's compiled step over the raw weights computes what LitCharRNN computes."""
+def test_step_function_matches_the_model(layers):
+    """Generation's compiled step over the raw weights computes what LitCharRNN computes, at every position."""
     torch.manual_seed(layers)
     model = LitCharRNN(23, embed_dim=7, hidden_size=19, num_layers=layers, dropout=0.3).eval()
     codes = torch.randint(0, 23, (3, 30))
     with torch.no_grad():
         expected = model.every_logits(codes)
-    assert torch.allclose(step_logits(model, codes), expected, atol=1e-5)
+    stepper = Stepper(model, batch=3)
+    for t in range(30):
+        assert np.allclose(stepper.read(codes[:, t : t + 1].numpy()), expected[:, t].numpy(), atol=1e-5)
 
 
 def test_generated_characters_follow_the_tempered_distribution():
@@ -76,11 +72,11 @@ def test_generated_characters_follow_the_tempered_distribution():
     with torch.no_grad():
         for p in model.parameters():
             p.zero_()
-        model.head[4].bias.copy_(torch.tensor([2.0, 1.0, 0.0, -1.0]))
+        model.head.out.bias.copy_(torch.tensor([2.0, 1.0, 0.0, -1.0]))
     for t in (0.5, 1.0, 2.0):
         codes = generate(model, torch.tensor([0]), [t], 20000, seed=3)
         freq = torch.bincount(codes[0], minlength=4) / 20000
-        assert torch.allclose(freq, tempered_softmax(model.head[4].bias, t), atol=0.015)
+        assert torch.allclose(freq, tempered_softmax(model.head.out.bias, t), atol=0.015)
 
 
 def test_generate_one_row_per_temperature_and_reproducible():
@@ -92,6 +88,19 @@ def test_generate_one_row_per_temperature_and_reproducible():
     assert torch.equal(a, generate(model, prompt, [0.2, 1.0, 2.0], 50, seed=7))
     greedy = generate(model, prompt, [1e-6, 1e-6], 20, seed=1)
     assert torch.equal(greedy[0], greedy[1])  # T -> 0 is argmax: no randomness left
+
+
+def test_a_text_depends_on_its_row_not_on_the_batch_or_chunks():
+    torch.manual_seed(0)
+    model = LitCharRNN(12, embed_dim=8, hidden_size=16, vocab=list("abcdefghijkl")).eval()
+    together = generate(model, [1, 2, 3], [0.5, 1.0, 2.0], 150, seed=7)  # 150 > one chunk
+    alone = np.concatenate(list(stream(model, [1, 2, 3], [1.0], 150, seed=7, first_row=1)), axis=1)
+    assert np.array_equal(together[1].numpy(), alone[0])
+    pieces: dict[tuple[float, int], str] = {}
+    for t, i, piece in continue_text(model, "bcd", [0.5, 1.0], 150, count=2, seed=7):
+        pieces[t, i] = pieces.get((t, i), "") + piece
+    assert list(pieces) == [(0.5, 0), (0.5, 1), (1.0, 0), (1.0, 1)]
+    assert pieces[1.0, 0] == decode(generate(model, [1, 2, 3], [0.5, 0.5, 1.0], 150, seed=7)[2], model.vocab)
 
 
 def test_word_metrics():
@@ -107,12 +116,12 @@ def test_word_metrics():
 
 
 def test_prompt_with_unknown_characters_is_refused():
-    with pytest.raises(CharlmError, match=r"not in the vocabulary: '@Z'"):
-        encode_prompt("aZb@", ["a", "b"])
+    with pytest.raises(CharlmError, match=r"not in the vocabulary: '@Z' \(remove them, or try this\)"):
+        encode_prompt("aZb@", ["a", "b"], remedy="remove them, or try this")
 
 
 def test_prompt_unknown_characters_can_be_skipped(capsys):
-    assert encode_prompt("aZb@", ["a", "b"], unknown="skip").tolist() == [0, 1]
+    assert encode_prompt("aZb@", ["a", "b"], skip=True).tolist() == [0, 1]
     assert "dropping prompt characters not in the vocabulary: '@Z'" in capsys.readouterr().err
     with pytest.raises(CharlmError, match="no character of the vocabulary left"):
-        encode_prompt("ZZ", ["a"], unknown="skip")
+        encode_prompt("ZZ", ["a"], skip=True)
