@@ -12,7 +12,7 @@ from typing import NoReturn
 
 from charlm.errors import cli
 from charlm.generate import continue_text
-from charlm.model import load_model
+from charlm.model_step import load_checkpoint
 
 CHECKPOINT = "models/best.ckpt"
 
@@ -64,7 +64,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def generate(args: argparse.Namespace) -> None:
-    model = load_model(args.checkpoint)
+    model = load_checkpoint(args.checkpoint)
     temperatures = args.temperature or [0.8]
     several = len(temperatures) * args.count > 1
     current = None

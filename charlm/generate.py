@@ -14,14 +14,15 @@ import numpy as np
 import torch
 
 from charlm.data import decode
-from charlm.model import LitCharRNN
-from charlm.model_step import Stepper
+from charlm.model_step import Model, Stepper
 from charlm.prompt import encode_prompt
 
 CHUNK = 64  # characters per compiled call: small enough to print as they come
 
+# `model` below is a LitCharRNN, or a Checkpoint from `charlm.model_step.load_checkpoint` (no Lightning needed).
 
-def stream(model: LitCharRNN, prompt: torch.Tensor | Sequence[int], temperatures: Sequence[float], length: int,
+
+def stream(model: Model, prompt: torch.Tensor | Sequence[int], temperatures: Sequence[float], length: int,
            seed: int = 0, first_row: int = 0) -> Iterator[np.ndarray]:
     """Blocks of sampled codes (rows, <= CHUNK), one row per temperature, `length` characters in all."""
     if min(temperatures) <= 0:
@@ -37,13 +38,13 @@ def stream(model: LitCharRNN, prompt: torch.Tensor | Sequence[int], temperatures
         yield stepper.sample(inv_t, np.stack([rng.random((n, vocab)) for rng in rngs]))
 
 
-def generate(model: LitCharRNN, prompt: torch.Tensor | Sequence[int], temperatures: Sequence[float], length: int,
+def generate(model: Model, prompt: torch.Tensor | Sequence[int], temperatures: Sequence[float], length: int,
              seed: int = 0) -> torch.Tensor:
     """`length` sampled codes after `prompt` for every temperature at once: (len(temperatures), length)."""
     return torch.from_numpy(np.concatenate(list(stream(model, prompt, temperatures, length, seed)), axis=1))
 
 
-def continue_text(model: LitCharRNN, prompt: str, temperatures: Sequence[float], length: int, count: int = 1,
+def continue_text(model: Model, prompt: str, temperatures: Sequence[float], length: int, count: int = 1,
                   seed: int = 0, skip_unknown: bool = False,
                   remedy: str = "remove them") -> Iterator[tuple[float, int, str]]:
     """(temperature, text number, piece) as the text is generated: `count` texts per temperature,

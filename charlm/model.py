@@ -5,7 +5,8 @@ Its checkpoint is self-contained: the hyperparameters (plain values, so it loads
 
     model = LitCharRNN.load_from_checkpoint("models/best.ckpt", weights_only=True)
 
-is ready to generate. `charlm.model_step` runs the same weights one character at a time, compiled.
+is ready to use. `charlm.model_step` runs the same weights one character at a time, compiled, and
+reads checkpoints without Lightning for generation.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import math
 from collections import OrderedDict
 from collections.abc import Sequence
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -106,19 +106,3 @@ def lr_factor(step: int, warmup: int, total: float) -> float:
     progress = min(1.0, (step - warmup) / max(1.0, total - warmup))
     return 0.1 + 0.45 * (1 + math.cos(math.pi * progress))
 
-
-def load_model(path: Path | str, vocab: Sequence[str] | None = None) -> LitCharRNN:
-    """A trained LitCharRNN in eval mode, its vocabulary and maxlen restored; CharlmError if it is not one,
-    or, given `vocab`, if it was trained on another vocabulary (its indices would mean other characters)."""
-    path = Path(path)
-    if not path.is_file():
-        raise CharlmError(f"{path} not found: train a model first (dvc repro train)")
-    try:
-        model = LitCharRNN.load_from_checkpoint(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # a truncated or foreign file: say which one, not a traceback
-        raise CharlmError(f"{path} is not a valid charlm checkpoint ({type(e).__name__})") from None
-    if not model.vocab or len(model.vocab) != model.hparams.vocab_size:
-        raise CharlmError(f"{path} is not a valid charlm checkpoint (no vocabulary)")
-    if vocab is not None and model.vocab != list(vocab):
-        raise CharlmError(f"{path} was trained on a different vocabulary than the prepared data: rerun `dvc repro`")
-    return model.eval()

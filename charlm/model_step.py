@@ -1,5 +1,10 @@
 """LitCharRNN's weights run one character at a time, compiled by numba, for generation.
 
+`load_checkpoint` reads what the train stage saved (weights, hyperparameters, vocabulary) with
+`torch.load(weights_only=True)` and without importing Lightning, which alone takes 3-6 s to start:
+sampling, the softmax plot and `charlm generate` never need it. The result works wherever a
+LitCharRNN does for inference here (`state_dict()`, `hparams`, `vocab`).
+
 Called one character at a time, nn.LSTM spends most of its time on framework overhead (~0.3-1 ms
 per call on a laptop CPU); this plain step over the weights does the ~220k multiply-adds of a
 2 x 128 LSTM in ~30 us. Gates use Eigen's rational tanh (sigmoid(x) = (1 + tanh(x/2)) / 2),
@@ -13,16 +18,59 @@ implementation (`charlm.temperature.tempered_softmax`), which the tests hold the
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
+import torch
 from numba import njit
 
-from charlm.model import LitCharRNN
+from charlm.errors import CharlmError
+
+if TYPE_CHECKING:
+    from charlm.model import LitCharRNN
 
 Weights = tuple[np.ndarray, ...]
 
 
-def lstm_weights(model: LitCharRNN) -> Weights:
+@dataclass(frozen=True)
+class Checkpoint:
+    """A trained model's weights, hyperparameters (vocab_size, maxlen, ...) and vocabulary (idx2char)."""
+
+    weights: dict[str, torch.Tensor]
+    hparams: SimpleNamespace
+    vocab: list[str]
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return self.weights
+
+
+Model = Union["LitCharRNN", Checkpoint]
+
+
+def load_checkpoint(path: Path | str, vocab: Sequence[str] | None = None) -> Checkpoint:
+    """A checkpoint of the train stage, checked: CharlmError if the file is missing or not one, or, given
+    `vocab`, if the model was trained on another vocabulary (its indices would mean other characters)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CharlmError(f"{path} not found: train a model first (dvc repro train)")
+    try:
+        raw = torch.load(path, map_location="cpu", weights_only=True)
+        model = Checkpoint(dict(raw["state_dict"]), SimpleNamespace(**raw["hyper_parameters"]), list(raw["vocab"]))
+        if len(model.vocab) != model.hparams.vocab_size or not all(isinstance(c, str) for c in model.vocab):
+            raise ValueError("vocabulary")
+        lstm_weights(model)  # every weight there, with the shapes the hyperparameters say
+    except Exception as e:  # a truncated or foreign file: say which one, not a traceback
+        raise CharlmError(f"{path} is not a valid charlm checkpoint ({type(e).__name__})") from None
+    if vocab is not None and model.vocab != list(vocab):
+        raise CharlmError(f"{path} was trained on a different vocabulary than the prepared data: rerun `dvc repro`")
+    return model
+
+
+def lstm_weights(model: Model) -> Weights:
     """The model's weights laid out for `_step`: inputs times weights, with the embedding folded
     into layer 1's input gates (a table of V rows) and both LSTM biases summed."""
     sd = {k: v.detach().double().numpy() for k, v in model.state_dict().items()}
@@ -30,9 +78,13 @@ def lstm_weights(model: LitCharRNN) -> Weights:
     table = sd["embed.weight"] @ sd["lstm.weight_ih_l0"].T + sd["lstm.bias_ih_l0"] + sd["lstm.bias_hh_l0"]
     upper = [np.concatenate([sd[f"lstm.weight_ih_l{n}"].T, sd[f"lstm.weight_hh_l{n}"].T]) for n in range(1, layers)]
     bias = [sd[f"lstm.bias_ih_l{n}"] + sd[f"lstm.bias_hh_l{n}"] for n in range(1, layers)]
+    V = table.shape[0]
     w = (table, sd["lstm.weight_hh_l0"].T, np.array(upper).reshape(layers - 1, 2 * H, 4 * H),
          np.array(bias).reshape(layers - 1, 4 * H), sd["head.dense.weight"].T, sd["head.dense.bias"],
          sd["head.out.weight"].T, sd["head.out.bias"])
+    expected = [(V, 4 * H), (H, 4 * H), (layers - 1, 2 * H, 4 * H), (layers - 1, 4 * H), (H, H), (H,), (H, V), (V,)]
+    if [a.shape for a in w] != expected:
+        raise ValueError(f"weights of shapes {[a.shape for a in w]}, expected {expected}")
     return tuple(np.ascontiguousarray(a, dtype=np.float32) for a in w)
 
 
@@ -131,7 +183,7 @@ def _sample(w: Weights, inv_t: np.ndarray, uniforms: np.ndarray, h: np.ndarray, 
 class Stepper:
     """`batch` streams through the model, each carrying its LSTM state from character to character."""
 
-    def __init__(self, model: LitCharRNN, batch: int):
+    def __init__(self, model: Model, batch: int):
         self.weights = lstm_weights(model)
         layers, H, V = model.hparams.num_layers, model.hparams.hidden_size, model.hparams.vocab_size
         self.h, self.c = np.zeros((layers, batch, H), np.float32), np.zeros((layers, batch, H), np.float32)

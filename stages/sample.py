@@ -17,7 +17,7 @@ from charlm.data import load_text, load_vocab
 from charlm.errors import cli
 from charlm.files import atomic_dir, atomic_path, atomic_write, write_json
 from charlm.generate import continue_text
-from charlm.model import load_model
+from charlm.model_step import load_checkpoint
 from charlm.prompt import default_prompt
 from charlm.words import plot_curve, unrecognisable_from, word_metrics, words
 
@@ -31,7 +31,7 @@ CURVE_PNG = Path("plots/recognisable_words.png")
 
 def main() -> None:
     seed, cfg = config.load("seed", "sample")
-    model = load_model(CHECKPOINT, vocab=load_vocab(DATA))
+    model = load_checkpoint(CHECKPOINT, vocab=load_vocab(DATA))
     prompt = cfg.prompt or default_prompt(load_text(DATA, "val"), model.hparams.maxlen)
     texts: dict[float, list[str]] = {t: [""] * cfg.count for t in cfg.temperatures}
     for t, i, piece in continue_text(model, prompt, cfg.temperatures, cfg.length, cfg.count, seed,

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import re
+import runpy
 import shutil
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -175,6 +177,22 @@ def run_stage(name: str, cwd: Path, timeout: float = 120) -> subprocess.Complete
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", f"stages.{name}"], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def run_here(name: str, cwd: Path) -> tuple[int, str]:
+    """`python -m stages.<name>` run in this process (the same module as __main__, the same files, no
+    interpreter start-up: torch and Lightning are imported once per test session): exit code and stderr."""
+    err, before = io.StringIO(), os.getcwd()
+    os.chdir(cwd)
+    try:
+        with redirect_stderr(err), redirect_stdout(io.StringIO()):
+            runpy.run_module(f"stages.{name}", run_name="__main__")
+        code = 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+    finally:
+        os.chdir(before)
+    return code, err.getvalue()
 
 
 def sh(repo: Path, *args: str) -> str:

@@ -1,4 +1,7 @@
-"""Bad input, stage by stage: a non-zero exit, one line naming the cause, earlier good outputs intact."""
+"""Bad input, stage by stage: a non-zero exit, one line naming the cause, earlier good outputs intact.
+
+The stages run in this process (`run_here`): the same code as `python -m stages.<name>`, without
+paying for torch's and Lightning's start-up in each of the cases; test_params runs one as a process."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from conftest import TINY, make_text, run_stage, write_params
+from conftest import TINY, make_text, run_here, write_params
 from test_pipeline import STAGES
 
 GOOD = {"corpus.source": "data/books/corpus.txt", **TINY}
@@ -26,8 +29,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "data/books/corpus.txt").write_text(make_text(200))
     write_params(root, GOOD)
     for stage in STAGES:
-        result = run_stage(stage, root)
-        assert result.returncode == 0, result.stderr
+        code, err = run_here(stage, root)
+        assert code == 0, err
     return root
 
 
@@ -74,18 +77,18 @@ def test_bad_input_is_refused_cleanly(workspace, stage, overrides, corpus, damag
         if corpus is not None:
             corpus_file.write_bytes(corpus.encode() if isinstance(corpus, str) else corpus)
         if damage == "download":  # a short corpus gets through download; prepare must refuse it
-            assert run_stage("download", root).returncode == 0
+            assert run_here("download", root)[0] == 0
         elif callable(damage):
             damage(root)
         before = snapshot(root)
-        result = run_stage(stage, root)
-        assert result.returncode != 0
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
+        code, err = run_here(stage, root)
+        assert code != 0
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], err
         assert snapshot(root) == before  # nothing written, nothing half-written, nothing lost
     finally:
         corpus_file.write_bytes(original_corpus)
         (root / "models/best.ckpt").write_bytes(ckpt)
         write_params(root, GOOD)
         if damage == "download":
-            assert run_stage("download", root).returncode == 0
+            assert run_here("download", root)[0] == 0

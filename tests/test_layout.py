@@ -16,9 +16,16 @@ STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
 
 
 def imported_modules(path: Path) -> set[str]:
-    """Absolute module names a Python file imports (`from charlm import config` counts as charlm.config)."""
+    """Absolute module names a Python file imports when it runs (`from charlm import config` counts as
+    charlm.config; imports under `if TYPE_CHECKING:` do not run)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+                   and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+                   for n in ast.walk(node)}
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
@@ -76,8 +83,9 @@ def test_the_exercise_names_import_from_charlm():
     assert list(inspect.signature(tempered_softmax).parameters) == ["preds", "T"]
 
 
-def test_importing_a_light_module_does_not_load_torch():
-    """charlm/__init__ exports lazily: the download stage must not pay for torch and Lightning."""
-    code = "import sys, charlm.corpus, charlm; assert 'torch' not in sys.modules and 'lightning' not in sys.modules"
+@pytest.mark.parametrize("module, heavy", [("charlm.corpus", "torch"), ("charlm.cli", "lightning")])
+def test_light_modules_do_not_load_heavy_ones(module, heavy):
+    """charlm/__init__ exports lazily: downloading does not pay for torch, generating not for Lightning."""
+    code = f"import sys, charlm, {module}; assert {heavy!r} not in sys.modules, {heavy!r}"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
     assert importlib.import_module("charlm").tempered_softmax.__module__ == "charlm.temperature"

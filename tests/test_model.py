@@ -12,7 +12,8 @@ from dvclive.lightning import DVCLiveLogger
 
 from charlm.data import load_vocab
 from charlm.errors import CharlmError
-from charlm.model import LitCharRNN, load_model, lr_factor
+from charlm.model import LitCharRNN, lr_factor
+from charlm.model_step import load_checkpoint
 from charlm.training import RunDir, fingerprint, fit
 
 
@@ -51,7 +52,9 @@ def test_tiny_training_learns_and_saves_a_ready_checkpoint(prepared_dir, tmp_pat
 
     model = LitCharRNN.load_from_checkpoint(best, weights_only=True)
     assert model.vocab == vocab and model.hparams.maxlen == 16 and model.hparams.hidden_size == 16
-    assert load_model(best, vocab=vocab).training is False
+    assert load_checkpoint(best, vocab=vocab).hparams.maxlen == 16  # the same checkpoint, read without Lightning
+    with pytest.raises(CharlmError, match="was trained on a different vocabulary than the prepared data"):
+        load_checkpoint(best, vocab=[*vocab[:-1], "\u2603"])
     assert (tmp_path / "dvclive/plots/metrics/val/loss.tsv").read_text().count("\n") == 3  # header + 2 epochs
 
 
@@ -100,10 +103,10 @@ def test_same_seed_same_run(prepared_dir, tmp_path):
 
 
 @pytest.mark.parametrize("content", [b"", b"not a checkpoint", None], ids=["empty", "garbage", "missing"])
-def test_load_model_refuses_what_is_not_a_checkpoint(tmp_path, content):
+def test_load_checkpoint_refuses_what_is_not_a_checkpoint(tmp_path, content):
     path = tmp_path / "best.ckpt"
     if content is not None:
         path.write_bytes(content)
     with pytest.raises(CharlmError, match="not found: train a model first" if content is None else
                        "is not a valid charlm checkpoint"):
-        load_model(path)
+        load_checkpoint(path)
