@@ -1,9 +1,15 @@
-"""End to end: real `dvc repro` in a temporary git + DVC repository, corpus served over loopback HTTP."""
+"""End to end: real `dvc repro` in a temporary git + DVC repository, corpus served over loopback HTTP.
+
+The tests share one repository and run in order: what `dvc repro` reruns after each change, and
+what it restores from DVC's run-cache instead.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+from pathlib import Path
 
 import pytest
 from conftest import DVC, TINY, Route, copy_project, init_repo, make_text, repro, serve, sh, write_params
@@ -11,17 +17,35 @@ from conftest import DVC, TINY, Route, copy_project, init_repo, make_text, repro
 from charlm import LitCharRNN
 
 STAGES = ("download", "prepare", "train", "sample", "plot_softmax")
+OUTPUTS = ("data/raw/corpus.txt", "data/prepared/train.npy", "models/best.ckpt", "metrics/train.json",
+           "dvclive/plots/metrics/val/loss.tsv", "data/samples/T1.0.txt", "metrics/sample.json",
+           "plots/softmax_model.png")
+
+
+def digests(repo: Path) -> dict[str, str]:
+    return {f: hashlib.sha256((repo / f).read_bytes()).hexdigest() for f in OUTPUTS}
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory):
+def server():
     with serve({"/corpus.txt": Route(make_text(200).replace("\n", "\r\n").encode())}) as server:
-        path = tmp_path_factory.mktemp("repo")
-        copy_project(path)
-        write_params(path, {"corpus.source": server.url("/corpus.txt"), **TINY})
-        init_repo(path)
-        assert repro(path) == set(STAGES)
-        yield path
+        yield server
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory, server):
+    path = tmp_path_factory.mktemp("repo")
+    copy_project(path)
+    (path / "data/books/b.txt").write_text(make_text(200, seed=2))
+    write_params(path, {"corpus.source": server.url("/corpus.txt"), **TINY})
+    init_repo(path)
+    assert repro(path) == set(STAGES)
+    return path
+
+
+def use(repo: Path, source: str, overrides: dict[str, object] | None = None) -> None:
+    """params.yaml: the tiny configuration on `source`, with dotted keys overridden."""
+    write_params(repo, {"corpus.source": source, **TINY, **(overrides or {})})
 
 
 def test_first_repro_leaves_every_output(repo):
@@ -56,16 +80,54 @@ def test_nothing_changed_runs_nothing(repo):
     assert repro(repo) == set()
 
 
-def test_changing_temperatures_reruns_only_sample(repo):
-    write_params(repo, {"corpus.source": json.loads((repo / "data/raw/provenance.json").read_text())["source"],
-                        **TINY, "sample.temperatures": [0.5, 1.0]})
+def test_switching_corpus_back_restores_from_the_run_cache(repo, server):
+    a = digests(repo)
+    use(repo, "data/books/b.txt")
+    assert repro(repo) == set(STAGES)
+    assert digests(repo)["models/best.ckpt"] != a["models/best.ckpt"]
+
+    use(repo, server.url("/corpus.txt"))
+    out = sh(repo, *DVC, "repro")
+    assert "Running stage" not in out  # no command ran: nothing fetched, nothing trained
+    for stage in STAGES:
+        assert f"Stage '{stage}' is cached - skipping run, checking out outputs" in out
+    assert digests(repo) == a  # A's own outputs, byte for byte (metrics and timings included)
+    assert repro(repo) == set()
+
+
+def test_editing_a_local_corpus_reruns_download(repo, server):
+    book = repo / "data/books/b.txt"
+    use(repo, "data/books/b.txt")
+    assert repro(repo, "prepare") == set()  # B's data come back from the run-cache
+    book.write_text(book.read_text() + "KING:\nA new line of verse.\n")
+    assert repro(repo, "prepare") == {"download", "prepare"}
+    assert (repo / "data/raw/corpus.txt").read_text().endswith("A new line of verse.\n")
+    assert repro(repo, "prepare") == set()  # unchanged: nothing to do
+    use(repo, server.url("/corpus.txt"))
+    assert repro(repo) == {"download"}  # data/books changed since A ran; A's text did not: nothing after
+
+
+def test_a_cosmetic_change_in_the_frequency_plot_reruns_prepare_not_train(repo):
+    code = repo / "charlm/charstats.py"
+    code.write_text(code.read_text().replace('"tab:blue"', '"tab:green"'))
+    assert repro(repo) == {"prepare"}  # same prepared data: train and what follows stay
+
+
+def test_a_change_in_generation_reruns_sample_only(repo):
+    code = repo / "charlm/generate.py"
+    code.write_text(code.read_text() + "\n# a comment\n")
+    assert repro(repo) == {"sample"}
+
+
+def test_changing_temperatures_reruns_only_sample(repo, server):
+    use(repo, server.url("/corpus.txt"), {"sample.temperatures": [0.5, 1.0]})
     assert repro(repo) == {"sample"}
     assert sorted(p.name for p in (repo / "data/samples").iterdir()) == ["T0.5.txt", "T1.0.txt"]
 
 
-def test_changing_the_model_reruns_train_and_after_not_prepare(repo):
-    write_params(repo, {"corpus.source": json.loads((repo / "data/raw/provenance.json").read_text())["source"],
-                        **TINY, "sample.temperatures": [0.5, 1.0], "model.hidden_size": 24, "model.maxlen": 12})
+def test_changing_the_model_reruns_train_and_after_not_prepare(repo, server):
+    use(repo, server.url("/corpus.txt"), {"sample.temperatures": [0.5, 1.0], "model.hidden_size": 24,
+                                          "model.maxlen": 12})
     assert repro(repo) == {"train", "sample", "plot_softmax"}
     model = LitCharRNN.load_from_checkpoint(repo / "models/best.ckpt", weights_only=True)
     assert model.hparams.hidden_size == 24 and model.hparams.maxlen == 12

@@ -21,9 +21,8 @@ LAST = Path("models/run/checkpoints/last.ckpt")
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     copy_project(tmp_path)
-    (tmp_path / "data/books/corpus.txt").write_text(make_text(2500, seed=11))
-    write_params(tmp_path, {"corpus.source": "data/books/corpus.txt", **TINY, "train.step": 2,
-                            "train.batch_size": 128, "train.max_epochs": EPOCHS})
+    (tmp_path / "data/books/corpus.txt").write_text(make_text(600, seed=11))
+    write_params(tmp_path, {"corpus.source": "data/books/corpus.txt", **TINY, "train.max_epochs": EPOCHS})
     init_repo(tmp_path)
     return tmp_path
 
