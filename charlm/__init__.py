@@ -12,7 +12,6 @@ _EXPORTS = {
     "CharDataset": "charlm.data",
     "LitCharRNN": "charlm.model",
     "tempered_softmax": "charlm.temperature",
-    "generate": "charlm.generate",
     "CharlmError": "charlm.errors",
 }
 __all__ = list(_EXPORTS)
