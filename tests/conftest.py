@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
@@ -53,7 +52,7 @@ class Route:
     body: bytes
     status: int = 200
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "text/plain; charset=utf-8"})
-    delay: float = 0.0  # seconds to wait before sending the body
+    stall: bool = False  # send the headers, then nothing until the server shuts down (a hung server)
     fail_first: int = 0  # answer the first N requests with 503, as an overloaded server would
     hits: int = 0
 
@@ -63,7 +62,8 @@ class LoopbackServer:
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
-        routes = self.routes
+        self.release = threading.Event()  # set at shutdown: stalled responses end then
+        routes, release = self.routes, self.release
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
@@ -77,7 +77,8 @@ class LoopbackServer:
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(route.body)))
                 self.end_headers()
-                time.sleep(route.delay)
+                if route.stall:
+                    release.wait()
                 try:
                     self.wfile.write(route.body)
                 except (BrokenPipeError, ConnectionResetError):
@@ -103,6 +104,7 @@ def serve(routes: dict[str, Route] | None = None) -> Iterator[LoopbackServer]:
     try:
         yield server
     finally:
+        server.release.set()
         server.httpd.shutdown()
         server.httpd.server_close()
 

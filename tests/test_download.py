@@ -45,7 +45,7 @@ def test_stage_writes_corpus_and_provenance(http_server, tmp_path, tiny_text):
     "route, overrides, message",
     [
         (Route(b"gone", 404), {}, "HTTP 404"),
-        (Route(b"slow text", delay=3), {"corpus.timeout": 0.5, "corpus.retries": 0}, "timed out"),
+        (Route(b"slow text", stall=True), {"corpus.timeout": 0.5, "corpus.retries": 0}, "timed out"),
         (Route(b"x" * 5000), {"corpus.max_bytes": 1000}, "max_bytes"),
         (Route(b"some text"), {"corpus.sha256": "0" * 64}, "sha256"),
         (Route(bytes(range(256)) * 8), {}, "binary file"),
