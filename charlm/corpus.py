@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import http.client
 import re
 import socket
 import time
@@ -35,6 +36,16 @@ HEADER_END = re.compile(r"^.*(\*\*\*\s*START OF (THE|THIS) PROJECT GUTENBERG|\*E
 FOOTER_START = re.compile(r"^.*(\*\*\*\s*END OF (THE|THIS) PROJECT GUTENBERG|^End of (the )?Project Gutenberg).*$",
                           re.IGNORECASE | re.MULTILINE)
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # everything below space except \t and \n, and DEL
+HTML_START = (b"<!doctype html", b"<html", b"<head", b"<body", b"<meta", b"<title")
+
+
+class Truncated(ConnectionError):
+    """The server closed the connection before the whole body arrived: retried like a dropped connection."""
+
+
+def looks_like_html(raw: bytes) -> bool:
+    """An HTML page (an error or login page, a saved web page) rather than a plain-text book."""
+    return raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:64].lower().startswith(HTML_START)
 
 
 def is_url(source: str) -> bool:
@@ -64,12 +75,17 @@ def _get(url: str, cfg: Corpus) -> bytes:
             raise CharlmError(f"{url} is {total:,} bytes, over corpus.max_bytes={cfg.max_bytes:,}")
         chunks, size = [], 0
         with tqdm(total=total, unit="B", unit_scale=True, desc="download", leave=False, disable=None) as bar:
-            while chunk := response.read(CHUNK):
-                size += len(chunk)
-                if size > cfg.max_bytes:
-                    raise CharlmError(f"{url} is over corpus.max_bytes={cfg.max_bytes:,} bytes")
-                chunks.append(chunk)
-                bar.update(len(chunk))
+            try:
+                while chunk := response.read(CHUNK):
+                    size += len(chunk)
+                    if size > cfg.max_bytes:
+                        raise CharlmError(f"{url} is over corpus.max_bytes={cfg.max_bytes:,} bytes")
+                    chunks.append(chunk)
+                    bar.update(len(chunk))
+            except http.client.IncompleteRead:  # a chunked body cut short
+                raise Truncated(f"{url} ended before the end of its chunked body (the connection was cut)") from None
+        if total is not None and size < total:  # read() returns b"" when a body with a length is cut short
+            raise Truncated(f"{url} ended after {size:,} of {total:,} bytes (the connection was cut)")
     return b"".join(chunks)
 
 
@@ -85,6 +101,9 @@ def fetch_url(url: str, cfg: Corpus, what: str = "") -> bytes:
         except (TimeoutError, socket.timeout):
             if attempt == cfg.retries:
                 raise CharlmError(f"timed out after {cfg.timeout:g} s waiting for {url}") from None
+        except Truncated as e:
+            if attempt == cfg.retries:
+                raise CharlmError(f"{e}; raise corpus.retries or try again later") from None
         except (urllib.error.URLError, ConnectionError) as e:
             if attempt == cfg.retries:
                 hint = "offline? use a local file in data/books/ as corpus.source"
@@ -155,8 +174,9 @@ def load_source(source: str, cfg: Corpus, sha256: str = "") -> tuple[str, dict[s
     where = resolve(source, cfg.gutenberg_url)
     what = f"Project Gutenberg book {source.split(':', 1)[1]}" if source.startswith("gutenberg:") else ""
     raw = fetch_url(where, cfg, what) if is_url(where) else read_local(Path(where), cfg.max_bytes)
-    if is_url(where) and raw.lstrip()[:64].lower().startswith((b"<!doctype html", b"<html")):
-        raise CharlmError(f"{where} returned an HTML page, not plain text (an error page, or the wrong address?)")
+    if looks_like_html(raw):
+        did = "returned" if is_url(where) else "is"
+        raise CharlmError(f"{where} {did} an HTML page, not plain text (an error page, or the wrong address?)")
     digest = hashlib.sha256(raw).hexdigest()
     if sha256 and digest != sha256.lower():
         raise CharlmError(f"sha256 of {source} is {digest}, but corpus.sha256 pins {sha256}")

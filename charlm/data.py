@@ -95,18 +95,36 @@ def save_prepared(out: Path, idx2char: Sequence[str], train: np.ndarray, val: np
     write_json(out / "vocab.json", {"idx2char": list(idx2char), "char2idx": {c: i for i, c in enumerate(idx2char)}})
 
 
+REDO = "rerun the prepare stage (dvc repro -f prepare, or dvc checkout)"
+
+
 def load_vocab(data_dir: Path | str) -> list[str]:
+    """idx2char from vocab.json, checked: distinct single characters."""
     path = Path(data_dir) / "vocab.json"
     if not path.is_file():
         raise CharlmError(f"{path} not found: run the prepare stage first (dvc repro prepare)")
-    return json.loads(path.read_text(encoding="utf-8"))["idx2char"]
+    try:
+        idx2char = json.loads(path.read_text(encoding="utf-8"))["idx2char"]
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as e:
+        raise CharlmError(f"{path} is not a vocabulary ({type(e).__name__}): {REDO}") from None
+    if not (isinstance(idx2char, list) and idx2char and all(isinstance(c, str) and len(c) == 1 for c in idx2char)
+            and len(set(idx2char)) == len(idx2char)):
+        raise CharlmError(f"{path}: 'idx2char' is not a list of distinct characters: {REDO}")
+    return idx2char
 
 
 def load_split(data_dir: Path | str, split: str) -> torch.Tensor:
+    """train.npy or val.npy: a 1-d array of character codes."""
     path = Path(data_dir) / f"{split}.npy"
     if not path.is_file():
         raise CharlmError(f"{path} not found: run the prepare stage first (dvc repro prepare)")
-    return torch.from_numpy(np.load(path))
+    try:
+        codes = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise CharlmError(f"{path} is not a NumPy array file ({type(e).__name__}): {REDO}") from None
+    if not (isinstance(codes, np.ndarray) and codes.ndim == 1 and codes.dtype in (np.uint8, np.int16, np.int32)):
+        raise CharlmError(f"{path} holds no 1-d array of character codes: {REDO}")
+    return torch.from_numpy(codes)
 
 
 def load_text(data_dir: Path | str, split: str) -> str:
@@ -132,15 +150,18 @@ class CharDataset(Dataset):
         return n_windows(len(self.data), self.maxlen, self.step)
 
     def __getitem__(self, index: int | Sequence[int] | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if isinstance(index, (int, np.integer)):
-            if not -len(self) <= index < len(self):
-                raise IndexError(f"window {index} out of range for {len(self)} windows")
-            start = (index % len(self)) * self.step
-            window = self.data[start : start + self.maxlen + 1].long()
-            return window[:-1], window[1:] if self.every else window[-1]
-        starts = torch.as_tensor(index, dtype=torch.long) * self.step
-        windows = self.data[starts[:, None] + self._offsets].long()
-        return windows[:, :-1], windows[:, 1:] if self.every else windows[:, -1]
+        """One window for an integer (Python, numpy or a 0-d tensor), a batch for a list or 1-d tensor;
+        negative indices count from the end, as in a list."""
+        idx = torch.as_tensor(index)
+        if idx.is_floating_point() or idx.is_complex() or idx.dtype == torch.bool:
+            raise TypeError(f"window indices must be integers, not {idx.dtype}")
+        n = len(self)
+        if idx.numel() and bool(((idx < -n) | (idx >= n)).any()):
+            bad = idx[(idx < -n) | (idx >= n)].flatten()[0].item()
+            raise IndexError(f"window {bad} out of range: {n} windows, indices -{n}..{n - 1}")
+        starts = (idx.long() % max(n, 1)) * self.step
+        windows = self.data[starts[..., None] + self._offsets].long()
+        return windows[..., :-1], windows[..., 1:] if self.every else windows[..., -1]
 
 
 def batches(dataset: CharDataset, batch_size: int, shuffle: bool) -> DataLoader:

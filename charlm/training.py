@@ -162,8 +162,13 @@ class History(Callback):
 def check_data(data_dir: Path, maxlen: int) -> int:
     """Refuse missing data, or splits too short for one window (maxlen inputs and a target); the
     validation split's length."""
-    load_vocab(data_dir)
-    lengths = {"training": len(load_split(data_dir, "train")), "validation": len(load_split(data_dir, "val"))}
+    vocab = load_vocab(data_dir)
+    splits = {"training": load_split(data_dir, "train"), "validation": load_split(data_dir, "val")}
+    for name, codes in splits.items():
+        if len(codes) and int(codes.max()) >= len(vocab):
+            raise CharlmError(f"the {name} split has character codes up to {int(codes.max())} but the vocabulary"
+                              f" has {len(vocab)} characters: rerun the prepare stage (dvc repro -f prepare)")
+    lengths = {name: len(codes) for name, codes in splits.items()}
     for name, n in lengths.items():
         if n < maxlen + 1:
             raise CharlmError(f"the {name} split has {n:,} characters; model.maxlen={maxlen} needs at least"

@@ -53,6 +53,8 @@ class Route:
     status: int = 200
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "text/plain; charset=utf-8"})
     stall: bool = False  # send the headers, then nothing until the server shuts down (a hung server)
+    cut: bool = False  # announce the whole body (Content-Length, or a chunk of its size), send half, close
+    chunked: bool = False  # Transfer-Encoding: chunked instead of Content-Length
     fail_first: int = 0  # answer the first N requests with 503, as an overloaded server would
     hits: int = 0
 
@@ -75,12 +77,20 @@ class LoopbackServer:
                 self.send_response(route.status)
                 for k, v in route.headers.items():
                     self.send_header(k, v)
+                body = route.body[: len(route.body) // 2] if route.cut else route.body
+                if route.chunked:
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    self.wfile.write(f"{len(route.body):x}\r\n".encode() + body)
+                    if not route.cut:
+                        self.wfile.write(b"\r\n0\r\n\r\n")
+                    return
                 self.send_header("Content-Length", str(len(route.body)))
                 self.end_headers()
                 if route.stall:
                     release.wait()
                 try:
-                    self.wfile.write(route.body)
+                    self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 

@@ -52,8 +52,14 @@ def test_stage_writes_corpus_and_provenance(http_server, tmp_path, tiny_text):
         (Route(b""), {}, "holds no text"),
         (Route(b"<html>oops</html>", headers={"Content-Type": "text/html"}), {}, "HTML page"),
         (Route(b"busy", fail_first=9), {"corpus.retries": 1}, "HTTP 503"),
+        (Route(b"To be, or not to be\n" * 500, cut=True), {"corpus.retries": 1},
+         "ended after 5,000 of 10,000 bytes (the connection was cut); raise corpus.retries"),
+        (Route(b"To be, or not to be\n" * 500, cut=True, chunked=True), {"corpus.retries": 0},
+         "ended before the end of its chunked body (the connection was cut)"),
+        (Route(b"\n\n<head><title>Oops</title></head>"), {}, "returned an HTML page"),
     ],
-    ids=["404", "timeout", "too-large", "sha256-mismatch", "binary", "empty", "html", "server-error"],
+    ids=["404", "timeout", "too-large", "sha256-mismatch", "binary", "empty", "html", "server-error",
+         "truncated", "truncated-chunked", "html-blank-line-head"],
 )
 def test_refusals_are_one_line_and_keep_the_previous_corpus(http_server, tmp_path, route, overrides, message):
     http_server.routes["/good.txt"] = Route(b"a good old corpus\n")
@@ -70,6 +76,18 @@ def test_refusals_are_one_line_and_keep_the_previous_corpus(http_server, tmp_pat
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
     after = {p.name: p.read_bytes() for p in (tmp_path / "data/raw").iterdir()}
     assert after == before  # same files, same bytes: no temp file left, nothing half-written
+
+
+def test_a_complete_chunked_body_is_accepted(http_server):
+    http_server.routes["/chunked.txt"] = Route(b"To be, or not to be\n" * 500, chunked=True)
+    assert download(corpus(http_server.url("/chunked.txt")))[0] == "To be, or not to be\n" * 500
+
+
+def test_a_local_html_page_is_refused(tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text("<!DOCTYPE html>\n<html><body>Hamlet</body></html>\n")
+    with pytest.raises(CharlmError, match=r"page.html is an HTML page, not plain text"):
+        download(corpus(str(page)))
 
 
 def test_unreachable_server_and_missing_file_are_clear_errors(tmp_path):

@@ -39,6 +39,10 @@ def corrupt_checkpoint(root: Path) -> None:
     ckpt.write_bytes(ckpt.read_bytes()[:1000])
 
 
+def write(path: str, content: bytes):
+    return lambda root: (root / path).write_bytes(content)
+
+
 CASES = [
     # (stage, param overrides, corpus text or None, other damage, expected in the message)
     ("train", {"model.maxlen": 0}, None, None, "model.maxlen=0 is invalid; expected an integer >= 1"),
@@ -62,6 +66,13 @@ CASES = [
     ("sample", {"sample.prompt": "KING ¤€:"}, None, None, "not in the vocabulary: '¤€' (remove them, or set sample"),
     ("plot_softmax", {"plot.prompt": "§"}, None, None, "not in the vocabulary: '§' (remove them from plot.prompt)"),
     ("sample", {}, None, corrupt_checkpoint, "models/best.ckpt is not a valid charlm checkpoint"),
+    ("train", {}, None, write("data/prepared/vocab.json", b"garbage"), "vocab.json is not a vocabulary"),
+    ("sample", {}, None, write("data/prepared/vocab.json", b'{"idx2char": "abc"}'), "is not a list of distinct"),
+    ("plot_softmax", {}, None, write("data/prepared/vocab.json", b"[1, 2]"), "vocab.json is not a vocabulary"),
+    ("train", {}, None, write("data/prepared/train.npy", b"\x93NUMPY garbage"), "train.npy is not a NumPy array"),
+    ("sample", {}, None, write("data/prepared/val.npy", b""), "val.npy is not a NumPy array file"),
+    ("train", {}, None, write("data/prepared/vocab.json", b'{"idx2char": ["a", "b"]}'),
+     "has character codes up to"),
 ]
 
 
@@ -72,6 +83,7 @@ def test_bad_input_is_refused_cleanly(workspace, stage, overrides, corpus, damag
     corpus_file = root / "data/books/corpus.txt"
     original_corpus = corpus_file.read_bytes()
     ckpt = (root / "models/best.ckpt").read_bytes()
+    prepared = {p: p.read_bytes() for p in (root / "data/prepared").iterdir()}
     try:
         write_params(root, {**GOOD, **overrides})
         if corpus is not None:
@@ -89,6 +101,8 @@ def test_bad_input_is_refused_cleanly(workspace, stage, overrides, corpus, damag
     finally:
         corpus_file.write_bytes(original_corpus)
         (root / "models/best.ckpt").write_bytes(ckpt)
+        for path, content in prepared.items():
+            path.write_bytes(content)
         write_params(root, GOOD)
         if damage == "download":
             assert run_here("download", root)[0] == 0

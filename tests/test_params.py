@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import pytest
 import yaml
 from conftest import ROOT, project_params, run_stage, write_params
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from charlm import config
 from charlm.errors import CharlmError
@@ -69,3 +72,31 @@ def test_a_stage_reads_only_its_own_sections():
     assert config.section(params, "train").lr > 0
     with pytest.raises(CharlmError):
         config.section(params, "sample")
+
+
+YAML_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(10**30), max_value=10**30) | st.floats()
+    | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=10,
+)
+BASE = project_params({})
+KEYS = ["seed"] + [f"{name}.{f.name}" for name, cls in config.SECTIONS.items() for f in dataclasses.fields(cls)]
+
+
+@pytest.mark.parametrize("key", KEYS)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=YAML_VALUES)
+def test_any_yaml_value_is_accepted_or_refused_in_one_line_naming_the_key(key, value):
+    """Whatever YAML can hold (nested lists and maps, strings, huge and negative numbers, NaN,
+    booleans), the checker answers with a section or one line that names the key: never a crash."""
+    section, _, leaf = key.rpartition(".")
+    params = copy.deepcopy(BASE)
+    (params[section] if section else params)[leaf] = value
+    section = section or "seed"
+    try:
+        config.section(params, section)
+    except CharlmError as e:
+        message = str(e)
+        assert "\n" not in message
+        assert key in message or (section == "train" and "train.schedule" in message), message

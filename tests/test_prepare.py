@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -80,6 +81,54 @@ def test_back_to_back_val_windows_predict_each_character_once(prepared_dir):
     _, y = val[list(range(len(val)))]
     assert torch.equal(y.flatten(), val.data[1 : 1 + y.numel()].long())  # every character after the first, in order
     assert len(val.data) - 1 - y.numel() < 16  # at most a partial window is left out
+
+
+def test_every_form_of_an_index_gives_the_same_window(prepared_dir):
+    ds = CharDataset(prepared_dir, maxlen=16, step=3)
+    n = len(ds)
+    for i in (0, 5, n - 1, -1, -n):
+        x, y = ds[i]
+        for other in (np.int64(i), torch.tensor(i)):
+            assert torch.equal(ds[other][0], x) and torch.equal(ds[other][1], y)
+        xb, yb = ds[[i]]
+        assert torch.equal(xb[0], x) and yb[0] == y
+        xb, yb = ds[torch.tensor([i, 0])]
+        assert torch.equal(xb[0], x)
+    assert torch.equal(ds[-1][0], ds[n - 1][0])
+
+
+@pytest.mark.parametrize("index", [lambda n: n, lambda n: -n - 1, lambda n: [0, n], lambda n: [-n - 1],
+                                   lambda n: torch.tensor(n)], ids=["n", "-n-1", "[0,n]", "[-n-1]", "tensor(n)"])
+def test_out_of_range_indices_raise_index_error_naming_the_range(prepared_dir, index):
+    ds = CharDataset(prepared_dir, maxlen=16, step=3)
+    n = len(ds)
+    with pytest.raises(IndexError, match=rf"out of range: {n} windows, indices -{n}..{n - 1}"):
+        ds[index(n)]
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"garbage", "is not a vocabulary (JSONDecodeError)"),
+    (b'{"foo": 1}', "is not a vocabulary (KeyError)"),
+    (b"[1, 2, 3]", "is not a vocabulary (TypeError)"),
+    (b"\xff\xfe\xfa", "is not a vocabulary (UnicodeDecodeError)"),
+    (b'{"idx2char": "abc"}', "'idx2char' is not a list of distinct characters"),
+    (b'{"idx2char": ["a", "a"]}', "'idx2char' is not a list of distinct characters"),
+], ids=["garbage", "no-key", "list", "not-utf8", "string", "repeated"])
+def test_a_corrupt_vocabulary_is_one_clear_error(prepared_dir, content, message):
+    (prepared_dir / "vocab.json").write_bytes(content)
+    with pytest.raises(CharlmError, match=rf"vocab.json.*{re.escape(message)}.*rerun the prepare stage"):
+        load_vocab(prepared_dir)
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage", None], ids=["empty", "garbage", "2-d"])
+def test_a_corrupt_split_is_one_clear_error(prepared_dir, content):
+    path = prepared_dir / "train.npy"
+    if content is None:
+        np.save(path, np.zeros((2, 2), dtype=np.uint8))
+    else:
+        path.write_bytes(content)
+    with pytest.raises(CharlmError, match=r"train.npy (is not a NumPy array file|holds no 1-d array)"):
+        CharDataset(prepared_dir)
 
 
 def test_batch_indexing_matches_single_items(prepared_dir):
