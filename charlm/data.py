@@ -61,10 +61,10 @@ def split_sizes(length: int, val_fraction: float) -> tuple[int, int]:
     return length - n_val, n_val
 
 
-def min_length(val_fraction: float, per_split: int = 2) -> int:
-    """The shortest text whose train and validation splits both hold `per_split` characters."""
-    n = max(per_split, math.ceil((per_split - 0.5) / val_fraction), math.ceil(per_split / (1 - val_fraction)))
-    while min(split_sizes(n, val_fraction)) < per_split:
+def min_length(val_fraction: float) -> int:
+    """The shortest text whose train and validation splits both hold two characters."""
+    n = max(2, math.ceil(1.5 / val_fraction), math.ceil(2 / (1 - val_fraction)))
+    while min(split_sizes(n, val_fraction)) < 2:
         n += 1
     return n
 
