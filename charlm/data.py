@@ -9,6 +9,7 @@ memory stays one copy of the corpus however many overlapping windows there are.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 from charlm.errors import CharlmError
-from charlm.files import atomic_path, write_json
+from charlm.files import atomic_write, write_json
 
 ENCODE_CHUNK = 1 << 20  # characters per encoding step: bounds the temporary UTF-32 copy
 EVAL_BATCH = 1024
@@ -84,8 +85,10 @@ def prepare(text: str, val_fraction: float) -> tuple[list[str], np.ndarray, np.n
 
 
 def save_array(path: Path, array: np.ndarray) -> None:
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.save(f, array)
+    """np.save through a buffer: numpy's own file writes report a full disk without its cause."""
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    atomic_write(path, buffer.getvalue())
 
 
 def save_prepared(out: Path, idx2char: Sequence[str], train: np.ndarray, val: np.ndarray) -> None:

@@ -11,10 +11,11 @@ class CharlmError(Exception):
 
 
 def cli(main: Callable[[], None]) -> None:
-    """Run an entry point; a CharlmError becomes `error: ...` on stderr and exit status 1, Ctrl-C exit 130."""
+    """Run an entry point; a CharlmError or OSError becomes `error: ...` on stderr and exit status 1,
+    Ctrl-C exit 130."""
     try:
         main()
-    except CharlmError as e:
+    except (CharlmError, OSError) as e:  # OSError: a full disk or read-only folder outside charlm's writes
         print(f"error: {e}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:

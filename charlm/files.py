@@ -1,33 +1,94 @@
 """Atomic file writes: readers see the old file or the new one, never half of either.
 
 Every output goes through a temp file (or directory) beside its target and a rename, so a crash,
-Ctrl-C or full disk leaves the previous version in place.
+Ctrl-C or full disk leaves the previous version in place. A stage that writes several outputs opens
+them in one `with` statement: they are renamed into place together, after all of them are written.
+A full disk or a read-only folder becomes a one-line CharlmError naming the output.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
+from charlm.errors import CharlmError
+
+FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}  # only a write fails this way
+_pending: dict[Path, Path] = {}  # temp path -> the output it will become, while it is being written
+
+
+def _output(path: Path) -> Path:
+    """The output a (possibly temp) path stands for, to name it in messages: relative to the working directory."""
+    for tmp, target in _pending.items():
+        if path == tmp or tmp in path.parents:
+            return _output(target / path.relative_to(tmp))
+    return path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+
+
+def cannot_write(path: Path, e: OSError) -> CharlmError:
+    remedy = "free some space and run again" if e.errno in FULL else "make the folder writable and run again"
+    return CharlmError(f"cannot write {_output(Path(path))}: {e.strerror or e} ({remedy});"
+                       " the previous outputs are unchanged")
+
 
 @contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temp path beside `path`; rename it onto `path` only if the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _renamed_onto(path: Path, make_tmp: Any, remove: Any) -> Iterator[Path]:
+    """Yield a temp made beside `path`; it replaces `path` only if the block succeeds."""
+    try:
+        if path.is_dir() and not os.access(path, os.W_OK):  # it could be swapped, but was made read-only
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(make_tmp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    except OSError as e:
+        raise cannot_write(path, e) from e
+    _pending[tmp] = path
+    try:
+        try:
+            yield tmp
+        except OSError as e:
+            if e.errno not in FULL:
+                raise
+            raise cannot_write(path, e) from e
+        try:
+            if tmp.is_dir():
+                replace_dir(tmp, path)
+            else:
+                os.replace(tmp, path)
+        except OSError as e:
+            raise cannot_write(path, e) from e
+    finally:
+        del _pending[tmp]
+        remove(tmp)
+
+
+def _mkstemp(**kw: Any) -> str:
+    fd, tmp = tempfile.mkstemp(**kw)
     os.close(fd)
     os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs should read like any other file
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    return tmp
+
+
+def _mkdtemp(**kw: Any) -> str:
+    tmp = tempfile.mkdtemp(**kw)
+    os.chmod(tmp, 0o755)
+    return tmp
+
+
+def atomic_path(path: Path) -> AbstractContextManager[Path]:
+    """Yield a temp path beside `path`; rename it onto `path` only if the block succeeds."""
+    return _renamed_onto(Path(path), _mkstemp, lambda tmp: tmp.unlink(missing_ok=True))
+
+
+def atomic_dir(path: Path) -> AbstractContextManager[Path]:
+    """Yield an empty temp directory beside `path`; it replaces `path` only if the block succeeds."""
+    return _renamed_onto(Path(path), _mkdtemp, lambda tmp: shutil.rmtree(tmp, ignore_errors=True))
 
 
 def replace_dir(src: Path, dst: Path) -> None:
@@ -38,19 +99,6 @@ def replace_dir(src: Path, dst: Path) -> None:
         os.replace(dst, old)
     os.replace(src, dst)
     shutil.rmtree(old, ignore_errors=True)
-
-
-@contextmanager
-def atomic_dir(path: Path) -> Iterator[Path]:
-    """Yield an empty temp directory beside `path`; it replaces `path` only if the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-    os.chmod(tmp, 0o755)
-    try:
-        yield tmp
-        replace_dir(tmp, path)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def copy_dir(src: Path, dst: Path) -> None:

@@ -12,25 +12,31 @@ so it depends neither on `train.step`, the batch size nor `train.objective`: all
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import logging
 import math
 import shutil
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import Logger
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from charlm.config import Model, Train
 from charlm.data import CharDataset, batches, load_split, load_vocab, n_windows, val_batches
 from charlm.errors import CharlmError
-from charlm.files import copy_dir, write_json
+from charlm.files import atomic_path, copy_dir, write_json
 from charlm.model import LitCharRNN
 
 
@@ -97,6 +103,18 @@ def fingerprint(model: Model, train: Train, seed: int, data_dir: Path) -> dict[s
     return {"model": asdict(model), "train": knobs, "seed": seed, "data": data}
 
 
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints through charlm's atomic writes: Lightning's own goes through a temp file in /tmp,
+    which is copied (not renamed) onto a disk other than /tmp's, and it ignores a PermissionError.
+    A full disk or a read-only folder is then a one-line error, and last.ckpt stays the last good one."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)  # torch's own file writer reports a full disk as a RuntimeError
+        with atomic_path(Path(path)) as tmp:
+            tmp.write_bytes(buffer.getbuffer())
+
+
 class History(Callback):
     """Per-epoch validation results, the time and windows of training proper (validation not counted),
     and, on Ctrl-C or SIGTERM, a resumable checkpoint."""
@@ -111,6 +129,8 @@ class History(Callback):
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         self.clock.start()  # also after a mid-epoch resume, where Lightning skips on_train_epoch_start
+        print(f"train: training from epoch {trainer.current_epoch + 1}, {trainer.num_training_batches:,} batches"
+              " per epoch", flush=True)
 
     def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         self.run.keep_log()  # the log as of the last checkpoint, for a resume (now with last epoch's train row)
@@ -159,6 +179,26 @@ class History(Callback):
                   "run `dvc repro` again to continue")
 
 
+def _no_tip(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("💡")
+
+
+@contextmanager
+def quiet_lightning() -> Iterator[None]:
+    """Without Lightning's advice that does not apply here (workers for in-memory data, cloud products,
+    an internal deprecation), so errors and what matters stand out on stderr."""
+    log = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    log.addFilter(_no_tip)
+    try:
+        with warnings.catch_warnings():
+            for message in ("does not have many workers", r"isinstance\(treespec, LeafSpec\)",
+                            "smaller than the logging interval"):
+                warnings.filterwarnings("ignore", message=f".*{message}")
+            yield
+    finally:
+        log.removeFilter(_no_tip)
+
+
 def check_data(data_dir: Path, maxlen: int) -> int:
     """Refuse missing data, or splits too short for one window (maxlen inputs and a target); the
     validation split's length."""
@@ -193,16 +233,15 @@ def fit(model_cfg: Model, train_cfg: Train, seed: int, data_dir: Path, run: RunD
     callbacks: list[Callback] = [history, early, best]
     if logger:
         callbacks.append(LearningRateMonitor(logging_interval="epoch"))
-    trainer = L.Trainer(
-        accelerator="auto", devices=1, deterministic=True, logger=logger, callbacks=callbacks,
-        max_epochs=train_cfg.max_epochs or -1,
-        max_time=timedelta(minutes=train_cfg.max_time) if train_cfg.max_time else None,
-        gradient_clip_val=train_cfg.grad_clip, num_sanity_val_steps=0, enable_progress_bar=progress,
-        use_distributed_sampler=False,
-    )
     started = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    with quiet_lightning():
+        trainer = L.Trainer(
+            accelerator="auto", devices=1, deterministic=True, logger=logger, callbacks=callbacks,
+            max_epochs=train_cfg.max_epochs or -1,
+            max_time=timedelta(minutes=train_cfg.max_time) if train_cfg.max_time else None,
+            gradient_clip_val=train_cfg.grad_clip, num_sanity_val_steps=0, enable_progress_bar=progress,
+            use_distributed_sampler=False, plugins=[AtomicCheckpointIO()],
+        )
         try:
             trainer.fit(model, batches(train_set, train_cfg.batch_size, shuffle=True),
                         val_batches(data_dir, model_cfg.maxlen), ckpt_path=resume_from)

@@ -12,6 +12,7 @@ import torch
 from charlm import config
 from charlm.data import load_text, load_vocab
 from charlm.errors import cli
+from charlm.files import atomic_path
 from charlm.model_step import Stepper, load_checkpoint
 from charlm.prompt import default_prompt, encode_prompt
 from charlm.temperature import plot_curves, random_logits
@@ -29,17 +30,18 @@ def label(char: str) -> str:
 
 def main() -> None:
     seed, cfg = config.load("seed", "plot")
-    logits = random_logits(seed)
-    plot_curves(logits, [str(i) for i in range(len(logits))], cfg.temperatures,
-                f"Tempered softmax of {len(logits)} random logits", RANDOM_PNG)
-
     model = load_checkpoint(CHECKPOINT, vocab=load_vocab(DATA))
     prompt = cfg.prompt or default_prompt(load_text(DATA, "val"), model.hparams.maxlen)
     codes = encode_prompt(prompt, model.vocab, remedy="remove them from plot.prompt")
     logits = torch.from_numpy(Stepper(model, batch=1).read(codes[None].numpy())[0])
     top = logits.topk(min(TOP_K, len(model.vocab)))
-    plot_curves(top.values, [label(model.vocab[i]) for i in top.indices.tolist()], cfg.temperatures,
-                f"Next character after {prompt[-30:]!r} (top {len(top.values)})", MODEL_PNG)
+    noise = random_logits(seed)
+
+    with atomic_path(RANDOM_PNG) as random_png, atomic_path(MODEL_PNG) as model_png:  # both or neither
+        plot_curves(noise, [str(i) for i in range(len(noise))], cfg.temperatures,
+                    f"Tempered softmax of {len(noise)} random logits", random_png)
+        plot_curves(top.values, [label(model.vocab[i]) for i in top.indices.tolist()], cfg.temperatures,
+                    f"Next character after {prompt[-30:]!r} (top {len(top.values)})", model_png)
     print(f"plot_softmax: wrote {RANDOM_PNG} and {MODEL_PNG}")
 
 

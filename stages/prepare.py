@@ -10,7 +10,7 @@ from charlm import config
 from charlm.charstats import char_counts, plot_frequency, report
 from charlm.data import prepare, save_prepared
 from charlm.errors import CharlmError, cli
-from charlm.files import atomic_dir, atomic_write, write_json
+from charlm.files import atomic_dir, atomic_path, atomic_write, write_json
 
 CORPUS = Path("data/raw/corpus.txt")
 OUT = Path("data/prepared")
@@ -27,14 +27,16 @@ def main() -> None:
     idx2char, train, val = prepare(text, cfg.val_fraction)
     counts = char_counts([train, val], idx2char)
 
-    with atomic_dir(OUT) as out:
+    stats = {"characters": len(text), "vocab_size": len(idx2char), "train_characters": len(train),
+             "val_characters": len(val), "rare_characters": int((counts["count"] < cfg.rare_below).sum())}
+
+    # the outputs change together, once all are written: a full disk half-way leaves the old ones
+    with atomic_dir(OUT) as out, atomic_path(FREQ_PNG) as png, atomic_path(METRICS) as metrics:
         save_prepared(out, idx2char, train, val)
         atomic_write(out / "preview.txt", text[:PREVIEW_CHARS])
         counts.to_csv(out / "char_counts.csv", index=False)
-    plot_frequency(counts, cfg.rare_below, FREQ_PNG)
-    stats = {"characters": len(text), "vocab_size": len(idx2char), "train_characters": len(train),
-             "val_characters": len(val), "rare_characters": int((counts["count"] < cfg.rare_below).sum())}
-    write_json(METRICS, stats)
+        plot_frequency(counts, cfg.rare_below, png)
+        write_json(metrics, stats)
     print(text[:PREVIEW_CHARS])
     print("-" * 60)
     print(", ".join(f"{k}={v:,}" for k, v in stats.items()))

@@ -41,20 +41,21 @@ def main() -> None:
     known = set(words(load_text(DATA, "train")))
     table = pd.DataFrame([{"temperature": t, **word_metrics(ts, known)} for t, ts in texts.items()])
 
-    with atomic_dir(OUT) as out:  # the whole set of texts changes at once, stale temperatures go
+    # the outputs change together, once all are written; the whole set of texts at once, stale temperatures go
+    with (atomic_dir(OUT) as out, atomic_path(METRICS) as metrics, atomic_path(CURVE_CSV) as csv,
+          atomic_path(CURVE_PNG) as png):
         for t, samples in texts.items():
             body = "\n\n".join(f"=== sample {i + 1} of {len(samples)} ===\n{prompt}{text}"
                                  for i, text in enumerate(samples))
             atomic_write(out / f"T{float(t)}.txt", f"# temperature {t:g}, prompt {prompt!r}\n\n{body}\n")
-    write_json(METRICS, {
-        "unrecognisable_from": unrecognisable_from(table, cfg.recognisable_threshold),
-        "temperature": {f"{row.temperature:g}": {"recognisable_words": row.recognisable_words,
-                                                   "distinct_bigrams": row.distinct_bigrams}
-                        for row in table.itertuples()},
-    })
-    with atomic_path(CURVE_CSV) as tmp:
-        table.to_csv(tmp, index=False)
-    plot_curve(table, cfg.recognisable_threshold, CURVE_PNG)
+        write_json(metrics, {
+            "unrecognisable_from": unrecognisable_from(table, cfg.recognisable_threshold),
+            "temperature": {f"{row.temperature:g}": {"recognisable_words": row.recognisable_words,
+                                                       "distinct_bigrams": row.distinct_bigrams}
+                            for row in table.itertuples()},
+        })
+        table.to_csv(csv, index=False)
+        plot_curve(table, cfg.recognisable_threshold, png)
     print(table.to_string(index=False))
     for t, samples in texts.items():
         print(f"\n--- T={t:g} ---\n{prompt}{samples[0][:200]}")

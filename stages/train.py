@@ -31,9 +31,9 @@ def main() -> None:
     # DVCLive must not touch dvc.yaml nor start experiments itself: dvc.yaml declares the plots
     logger = DVCLiveLogger(dir=str(LIVE), dvcyaml=False, save_dvc_exp=False, resume=resume_from is not None)
     best, metrics = fit(model_cfg, train_cfg, seed, DATA, run, resume_from, logger)
-    with atomic_path(CHECKPOINT) as tmp:
-        shutil.copyfile(best, tmp)
-    write_json(METRICS, metrics)
+    with atomic_path(CHECKPOINT) as checkpoint, atomic_path(METRICS) as metrics_json:  # both or neither
+        shutil.copyfile(best, checkpoint)
+        write_json(metrics_json, metrics)
     run.finish()
     print("train: " + ", ".join(f"{k}={v}" for k, v in metrics.items()))
 

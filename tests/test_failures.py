@@ -23,9 +23,12 @@ def snapshot(root: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory where every stage has run once, successfully."""
-    root = tmp_path_factory.mktemp("ws")
-    (root / "data/books").mkdir(parents=True)
+    return run_all(tmp_path_factory.mktemp("ws"))
+
+
+def run_all(root: Path) -> Path:
+    """`root` with every stage run once, successfully, on a small corpus."""
+    (root / "data/books").mkdir(parents=True, exist_ok=True)
     (root / "data/books/corpus.txt").write_text(make_text(200))
     write_params(root, GOOD)
     for stage in STAGES:

@@ -6,11 +6,12 @@ import json
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import DVC, TINY, copy_project, env_with_venv, init_repo, make_text, repro, sh, write_params
+from conftest import DVC, TINY, copy_project, env_with_venv, init_repo, make_text, repro, write_params
 
 from charlm.training import RunDir
 
@@ -38,39 +39,67 @@ def default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def interrupt_training(repo: Path, sig: signal.Signals) -> int:
-    """Start `dvc repro`; when training reports its first checkpoint, send `sig` to the process group."""
-    proc = subprocess.Popen([*DVC, "repro"], cwd=repo, env=env_with_venv(), start_new_session=True,
+def start_repro(repo: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([*DVC, "repro"], cwd=repo, env=env_with_venv(), start_new_session=True,
                             preexec_fn=default_sigint, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    seen = []
-    for line in proc.stdout:  # the event: the train stage says its epoch-1 checkpoint is written
+
+
+def wait_for(proc: subprocess.Popen[str], prefix: str, seen: list[str]) -> float:
+    """Read the output until a line starts with `prefix`; when it was read (perf_counter)."""
+    for line in proc.stdout:
         seen.append(line)
-        if line.startswith("train: epoch 1 ") and "checkpoint in" in line:
-            # the curves grow in place, where `dvc plots` looks, while training still runs
-            assert (repo / "dvclive/plots/metrics/val/loss.tsv").read_text().count("\n") == 2  # header + epoch 1
-            assert proc.poll() is None
-            break
-    else:
-        pytest.fail(f"dvc repro ended before the first checkpoint:\n{''.join(seen)}")
+        if line.startswith(prefix):
+            return time.perf_counter()
+    pytest.fail(f"dvc repro ended before printing {prefix!r}:\n{''.join(seen)}")
+
+
+def interrupt_training(repo: Path, sig: signal.Signals) -> tuple[int, float | None]:
+    """Start `dvc repro`; when training reports its first checkpoint, send `sig` to the process group.
+    The epochs in the resumable checkpoint, and the seconds from the start of training until it said it
+    was interrupted (None if it could not say, after SIGKILL)."""
+    proc, seen = start_repro(repo), []
+    started = wait_for(proc, "train: training from epoch 1,", seen)
+    wait_for(proc, "train: epoch 1 ", seen)  # the event: the epoch-1 checkpoint is written
+    # the curves grow in place, where `dvc plots` looks, while training still runs
+    assert (repo / "dvclive/plots/metrics/val/loss.tsv").read_text().count("\n") == 2  # header + epoch 1
+    assert proc.poll() is None
     os.killpg(proc.pid, sig)
+    ended = None
+    for line in proc.stdout:  # after SIGINT, the stage says when it has saved where it was
+        seen.append(line)
+        if line.startswith("train: interrupted in epoch"):
+            ended = time.perf_counter()
+    assert proc.wait(timeout=300) != 0, "".join(seen)
+    return epoch_of(repo / LAST), ended - started if ended else None
+
+
+def resume_training(repo: Path) -> tuple[str, float]:
+    """`dvc repro` after the interruption: its output and the seconds from the start of training to its end."""
+    proc, seen = start_repro(repo), []
+    started = wait_for(proc, "train: training from epoch", seen)
+    ended = wait_for(proc, "train: val_loss=", seen)  # the stage's last line, after the metrics are written
     out, _ = proc.communicate(timeout=300)
-    assert proc.returncode != 0, out
-    return epoch_of(repo / LAST)
+    assert proc.returncode == 0, "".join(seen) + out
+    return "".join(seen) + out, ended - started
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
 def test_interrupted_training_resumes(repo, sig):
-    epoch = interrupt_training(repo, sig)
+    epoch, first = interrupt_training(repo, sig)
     assert 1 <= epoch < EPOCHS
     assert not (repo / "models/best.ckpt").exists()  # DVC removed the old output; no half-trained model appeared
     assert not (repo / "metrics/train.json").exists()
 
-    out = sh(repo, *DVC, "repro")
+    out, second = resume_training(repo)
     assert "resuming the interrupted run" in out
     metrics = json.loads((repo / "metrics/train.json").read_text())
     assert metrics["resumed_after_epoch"] == epoch  # not epoch 0
     assert metrics["epochs"] == EPOCHS  # the resumed run finished the remaining epochs, no more
-    assert 0 < metrics["train_seconds"] < metrics["wall_seconds"] + 600  # a duration, not the machine's uptime
+    if sig == signal.SIGINT:  # the time and windows trained, including the interrupted part of an epoch
+        spent = first + second  # from the start of training to its end, in both processes, validation included
+        assert 0.6 * spent < metrics["train_seconds"] <= spent + 0.1, (metrics, first, second)  # was uptime
+        windows = metrics["windows_per_second"] * metrics["train_seconds"]
+        assert windows == pytest.approx(EPOCHS * metrics["train_windows"], rel=0.05), metrics
     assert not (repo / "models/run").exists()
     assert torch.load(repo / "models/best.ckpt", weights_only=True)["epoch"] + 1 == metrics["best_epoch"]
     for stage in ("sample", "plot_softmax"):
