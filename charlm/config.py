@@ -124,17 +124,25 @@ class Train:
     max_epochs: int | None = rule(lambda v: v is None or (number(v, integer=True) and v >= 1),
                                   "null (no cap) or an integer >= 1")
     max_time: float | None = rule(lambda v: v is None or (number(v) and v > 0), "null (no cap) or minutes > 0")
+    val_check_interval: float = rule(lambda v: number(v) and 0 < v <= 1, "a share of an epoch, 0 < v <= 1")
     patience: int = integer(0)
     resume: bool = flag()
     objective: str = one_of("last", "every",
                             expected="last (the exercise's: loss on the window's last character) or every")
-    schedule: str = one_of("constant", "cosine")
+    schedule: str = one_of("constant", "cosine", "wsd")
     warmup: float = rule(lambda v: number(v) and 0 <= v < 1, "a fraction of the training steps, 0 <= warmup < 1")
+    decay: float = rule(lambda v: number(v) and 0 < v < 1, "the decay's share of the run, 0 < decay < 1")
+    decay_patience: int = integer(1)
+    decay_start: int | None = rule(lambda v: v is None or (number(v, integer=True) and v >= 0),
+                                   "null (decide during training) or a step >= 0")
     grad_clip: float | None = rule(lambda v: v is None or (number(v) and v > 0), "null (no clipping) or a norm > 0")
 
     def __post_init__(self) -> None:
-        if self.schedule != "constant" and self.max_epochs is None:
-            raise CharlmError(f"train.schedule={self.schedule} spans train.max_epochs: set it (not null)")
+        if self.schedule == "cosine" and self.max_epochs is None:
+            raise CharlmError("train.schedule=cosine spans train.max_epochs: set it (not null), or use wsd")
+        if self.schedule == "wsd" and self.decay_start is None and self.decay_patience >= self.patience:
+            raise CharlmError(f"train.decay_patience={self.decay_patience} must be below train.patience="
+                              f"{self.patience}, or early stopping ends the run before the decay starts")
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,12 @@ def _output(path: Path) -> Path:
     for tmp, target in _pending.items():
         if path == tmp or tmp in path.parents:
             return _output(target / path.relative_to(tmp))
+    return shown(path)
+
+
+def shown(path: Path | str) -> Path:
+    """`path` relative to the working directory if it lies inside it, as a user would type it."""
+    path = Path(path)
     return path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -90,19 +91,62 @@ class LitCharRNN(L.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.vocab = checkpoint.get("vocab")
 
+    @torch.inference_mode()
+    def stateful_loss(self, codes: torch.Tensor, chunk: int = 4096) -> float:
+        """Mean cross-entropy (nats) of every character of a text after its first, each predicted from all
+        the text before it: the LSTM reads the text once, carrying its state from chunk to chunk (char-rnn's
+        measure; `val_loss` restarts the state every `maxlen` characters)."""
+        was_training = self.training
+        self.eval()
+        total, state = 0.0, None
+        for i in range(0, len(codes) - 1, chunk):
+            x, y = codes[i:i + chunk + 1][:-1], codes[i + 1:i + chunk + 1]
+            hidden, state = self.lstm(self.embed(x.long()[None]), state)
+            total += F.cross_entropy(self.head(hidden[0]), y.long(), reduction="sum").item()
+        self.train(was_training)
+        return total / max(1, len(codes) - 1)
+
     def configure_optimizers(self) -> Any:
         optimizer = torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
         if self.hparams.schedule == "constant":
             return optimizer
-        total = self.trainer.estimated_stepping_batches
-        factor = partial(lr_factor, warmup=max(1, round(self.hparams.warmup * total)), total=total)
+        if self.hparams.schedule == "wsd":
+            factor: Any = WarmupStableDecay()  # charlm.training.Budget sets its warm-up and decay while training
+        else:
+            total = self.trainer.estimated_stepping_batches
+            factor = partial(lr_factor, warmup=max(1, round(self.hparams.warmup * total)), total=total)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": LambdaLR(optimizer, factor), "interval": "step"}}
 
 
+FLOOR = 0.1  # the decays end at lr / 10
+
+
+def cosine_down(progress: float) -> float:
+    """From 1 at progress 0 down to FLOOR at 1 (and after), along half a cosine."""
+    return FLOOR + (1 - FLOOR) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
 def lr_factor(step: int, warmup: int, total: float) -> float:
-    """Learning-rate multiplier: linear warm-up over `warmup` steps, then a cosine from 1 down to 0.1 at `total`."""
+    """The `cosine` schedule's multiplier: linear warm-up over `warmup` steps, then down to 0.1 at `total`."""
     if step < warmup:
         return (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1.0, total - warmup))
-    return 0.1 + 0.45 * (1 + math.cos(math.pi * progress))
+    return cosine_down((step - warmup) / max(1.0, total - warmup))
+
+
+@dataclass
+class WarmupStableDecay:
+    """The `wsd` schedule's multiplier: linear warm-up over `warmup` steps, 1 until step `start`, then down
+    to 0.1 over `steps` steps. `start` is None until training decides when to decay (a plateau, or the
+    budget running out), so one schedule fits any machine's speed. LambdaLR checkpoints these fields."""
+
+    warmup: int = 0
+    start: int | None = None
+    steps: int = 1
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup:
+            return (step + 1) / self.warmup
+        if self.start is None or step < self.start:
+            return 1.0
+        return cosine_down((step - self.start) / self.steps)
 

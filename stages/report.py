@@ -24,8 +24,8 @@ OUT = Path("plots/experiments.html")
 LOSS_TSV = "dvclive/plots/metrics/val/loss.tsv"
 WORDS_CSV = "plots/recognisable_words.csv"
 META = ["Experiment", "rev", "typ", "Created", "parent", "State", "Executor", "name"]
-METRICS = ["val_loss", "val_bpc", "val_acc", "epochs", "early_stopped", "train_seconds", "windows_per_second",
-           "unrecognisable_from"]
+METRICS = ["val_loss", "val_loss_stateful", "val_bpc", "val_acc", "epochs", "stopped_by", "train_seconds",
+           "windows_per_second", "unrecognisable_from"]
 
 
 def experiments(repo: str = ".") -> pd.DataFrame:

@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+import time
 from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 from conftest import tiny
 from dvclive.lightning import DVCLiveLogger
 
-from charlm.data import load_vocab
+from charlm.data import CharDataset, load_split, load_vocab
 from charlm.errors import CharlmError
 from charlm.model import LitCharRNN, lr_factor
 from charlm.model_step import load_checkpoint
 from charlm.training import RunDir, fingerprint, fit
 
 
-def train(prepared_dir: Path, out: Path, seed: int = 1, log: bool = False, **overrides):
+def train(prepared_dir: Path, out: Path, seed: int = 1, log: bool = False, clock=time.monotonic, **overrides):
     """fit() as the train stage calls it: a fresh run directory, the tiny model; (best.ckpt, metrics)."""
     model_cfg, train_cfg = tiny("model"), tiny("train", **overrides)
     run = RunDir(out / "run")
     run.start(fingerprint(model_cfg, train_cfg, seed, prepared_dir))
     logger = DVCLiveLogger(dir=str(out / "dvclive"), dvcyaml=False, save_dvc_exp=False) if log else False
-    return fit(model_cfg, train_cfg, seed, prepared_dir, run, logger=logger, progress=False)
+    return fit(model_cfg, train_cfg, seed, prepared_dir, run, logger=logger, progress=False, clock=clock)
 
 
 def test_exercise_defaults():
@@ -45,7 +48,7 @@ def test_output_shapes():
 def test_tiny_training_learns_and_saves_a_ready_checkpoint(prepared_dir, tmp_path):
     best, metrics = train(prepared_dir, tmp_path, log=True)
     vocab = load_vocab(prepared_dir)
-    assert metrics["epochs"] == 2 and metrics["early_stopped"] is False
+    assert metrics["epochs"] == 2 and metrics["stopped_by"] == "max_epochs" and metrics["validations"] == 2
     assert math.isfinite(metrics["val_loss"]) and metrics["val_loss"] < math.log(len(vocab))
     assert metrics["val_bpc"] == pytest.approx(metrics["val_loss"] / math.log(2), abs=2e-4)
     assert 0 < metrics["val_acc"] <= 1 and metrics["windows_per_second"] > 0
@@ -56,6 +59,7 @@ def test_tiny_training_learns_and_saves_a_ready_checkpoint(prepared_dir, tmp_pat
     with pytest.raises(CharlmError, match="was trained on a different vocabulary than the prepared data"):
         load_checkpoint(best, vocab=[*vocab[:-1], "\u2603"])
     assert (tmp_path / "dvclive/plots/metrics/val/loss.tsv").read_text().count("\n") == 3  # header + 2 epochs
+    assert metrics["val_loss_stateful"] == round(model.stateful_loss(load_split(prepared_dir, "val")), 4)
 
 
 def test_every_objective_with_cosine_schedule(prepared_dir, tmp_path):
@@ -65,7 +69,9 @@ def test_every_objective_with_cosine_schedule(prepared_dir, tmp_path):
     assert metrics["predicted_chars_per_second"] == pytest.approx(16 * metrics["windows_per_second"], rel=0.01)
     lr = [float(line.split("\t")[-1]) for line in
           (tmp_path / "dvclive/plots/metrics/lr-Adam.tsv").read_text().splitlines()[1:]]
-    assert len(lr) == 3 and lr[0] < lr[1] > lr[2] >= 0.1 * tiny("train").lr  # warms up, then decays to >= lr/10
+    top = lr.index(max(lr))
+    assert 0 < top < len(lr) - 1 and lr[-1] >= 0.1 * tiny("train").lr  # warms up, then decays to >= lr/10
+    assert lr[:top + 1] == sorted(lr[:top + 1]) and lr[top:] == sorted(lr[top:], reverse=True)
 
 
 def test_lr_factor():
@@ -78,9 +84,44 @@ def test_cosine_schedule_needs_an_epoch_count():
         tiny("train", schedule="cosine", max_epochs=None)
 
 
-def test_early_stopping_fires(prepared_dir, tmp_path):
-    _, metrics = train(prepared_dir, tmp_path, lr=1e-12, patience=1, max_epochs=10)  # no progress: stop early
-    assert metrics["early_stopped"] is True and metrics["epochs"] < 10
+def test_early_stopping_ends_a_run_that_stops_improving(prepared_dir, tmp_path):
+    _, metrics = train(prepared_dir, tmp_path, lr=1e-12, patience=2, max_epochs=10, val_check_interval=0.5)
+    assert metrics["stopped_by"] == "early_stopping" and metrics["epochs"] < 10
+    assert metrics["validations"] == 3  # patience counts validations: the first, then two without progress
+    assert metrics["epochs"] == 1.5
+
+
+def test_wsd_reaches_its_floor_before_the_time_cap(prepared_dir, tmp_path):
+    """A clock that counts batches as seconds: the cap falls at batch 100, whatever the machine's speed."""
+    batches = itertools.count()
+    _, metrics = train(prepared_dir, tmp_path, schedule="wsd", max_epochs=None, max_time=100 / 60,
+                       decay_patience=4, patience=5, clock=lambda: next(batches))
+    assert metrics["stopped_by"] == "max_time"
+    assert metrics["decay_reason"] in ("max_time", "plateau") and metrics["decay_start_step"] <= 76
+    assert metrics["final_lr"] == pytest.approx(0.1 * tiny("train").lr)  # down at the floor before the cap
+    assert metrics["epochs"] == round(100 / batches_per_epoch(prepared_dir), 2)
+
+
+def batches_per_epoch(prepared_dir: Path) -> int:
+    cfg = tiny("train")
+    return math.ceil(len(CharDataset(prepared_dir, tiny("model").maxlen, cfg.step)) / cfg.batch_size)
+
+
+def test_wsd_decay_start_repeats_a_run(prepared_dir, tmp_path):
+    first = train(prepared_dir, tmp_path / "a", schedule="wsd", max_epochs=3, decay_patience=4, patience=5)[1]
+    assert first["decay_reason"] == "max_epochs" and first["stopped_by"] == "max_epochs"
+    assert first["final_lr"] == pytest.approx(0.1 * tiny("train").lr)
+    again = train(prepared_dir, tmp_path / "b", schedule="wsd", max_epochs=3, decay_patience=4, patience=5,
+                  decay_start=first["decay_start_step"])[1]
+    assert again["decay_reason"] == "decay_start" and again["val_loss"] == first["val_loss"]
+
+
+def test_stateful_loss_reads_the_whole_text():
+    torch.manual_seed(0)
+    model = LitCharRNN(5, embed_dim=4, hidden_size=8).eval()
+    codes = torch.randint(0, 5, (1000,))
+    direct = F.cross_entropy(model.every_logits(codes[None, :-1])[0], codes[1:]).item()
+    assert model.stateful_loss(codes, chunk=64) == pytest.approx(direct, rel=1e-5)
 
 
 def test_diverging_loss_stops_with_epoch_and_batch(prepared_dir, tmp_path):

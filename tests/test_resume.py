@@ -30,7 +30,7 @@ def repo(tmp_path: Path) -> Path:
 
 def epoch_of(path: Path) -> int:
     """Validated epochs recorded in a checkpoint."""
-    return len(torch.load(path, weights_only=True)["callbacks"]["History"]["epochs"])
+    return len(torch.load(path, weights_only=True)["callbacks"]["History"]["validations"])
 
 
 def default_sigint() -> None:
