@@ -26,6 +26,8 @@ from charlm import CharDataset, LitCharRNN, tempered_softmax
 from charlm.data import batches, load_vocab, prepare, save_prepared, val_batches
 from charlm.generate import generate
 
+from bench.quality import quality
+
 RESULTS = Path(__file__).parent / "results"
 SHAKESPEARE = Path(__file__).resolve().parents[2] / "shared/data/tinyshakespeare.txt"
 
@@ -224,15 +226,18 @@ def bench_memory(megabytes: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--quality", type=float, metavar="MINUTES",
+                        help="instead: the LSTM (params.yaml) vs a GPT of nanoGPT's CPU recipe, MINUTES each")
     args = parser.parse_args()
+    if args.quality:
+        return main_quality(args.quality)
     size = dict(chars=200_000, batches=20, length=2000, mb=20, seconds=10) if args.quick else \
         dict(chars=1_115_394, batches=60, length=20000, mb=200, seconds=120)
 
     data = prepared_dir(size["chars"])
     vocab = len(load_vocab(data))
     results = {
-        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                    "torch_threads": torch.get_num_threads(), "torch": torch.__version__},
+        "machine": machine(),
         **bench_training(data, vocab, size["batches"], 128),
         **bench_objectives(data, vocab, size["seconds"]),
         **bench_levers(data, vocab, size["seconds"] / 4),
@@ -270,6 +275,30 @@ def main() -> None:
     for row in rows:
         print("| " + " | ".join(row) + " |")
     print(f"\n{json.dumps(results['machine'])}; results in {RESULTS / 'latest.json'}")
+
+
+def main_quality(minutes: float) -> None:
+    """`--quality MINUTES`: both models on tiny Shakespeare's split (the prepare stage's), equal wall time."""
+    data = prepared_dir(1_115_394)
+    vocab = len(load_vocab(data))
+    speed = bench_training(data, vocab, 60, 128)["bare_windows_per_s"]  # the machine's pace, to compare
+    results = {"machine": machine(), "bare_windows_per_s": speed, **quality(data, vocab, minutes)}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "quality.json").write_text(json.dumps(results, indent=2) + "\n")
+    r = results
+    print(f"| model, {minutes:g} minutes each | val_loss, 40-char blocks | whole-text context | trained |\n|---|---|---|---|")
+    print(f"| LSTM (params.yaml) | {r['lstm_val_loss']:.3f} | {r['lstm_val_loss_stateful']:.3f} (stateful) "
+          f"| {r['lstm_epochs']:g} epochs, stopped by {r['lstm_stopped_by']}, {r['lstm_wall_seconds']:.0f} s |")
+    print(f"| GPT (nanoGPT CPU recipe) | {r['gpt_val_loss_40']:.3f} | {r['gpt_val_loss_64']:.3f} (64-char blocks) "
+          f"| {r['gpt_steps']:,} steps, {r['gpt_seconds']:.0f} s |")
+    print(f"\nGPT / LSTM: {r['gpt_val_loss_40'] / r['lstm_val_loss']:.3f} on 40-char blocks; GPT (64) / LSTM (stateful):"
+          f" {r['gpt_val_loss_64'] / r['lstm_val_loss_stateful']:.3f}. Bare loop {speed:,.0f} windows/s;"
+          f" {json.dumps(r['machine'])}; results in {RESULTS / 'quality.json'}")
+
+
+def machine() -> dict[str, object]:
+    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(), "torch": torch.__version__}
 
 
 if __name__ == "__main__":

@@ -245,15 +245,14 @@ class Budget(Callback):
 
     def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
-        step, share = trainer.global_step, 1 - self.cfg.decay
+        step = trainer.global_step
         self.seconds = self.spent + self.clock() - self.since
-        if self.limit is not None:
-            if self.seconds >= self.limit:
-                trainer.should_stop, self.timed_out = True, True
-            elif self.seconds >= 0.95 * share * self.limit:
-                self.decay(trainer, "max_time", step)
-        elif self.cfg.max_epochs and step + 1 + self.length(step + 1) > self.cfg.max_epochs * trainer.num_training_batches:
-            self.decay(trainer, "max_epochs", step)  # the last step whose decay ends by the last epoch
+        if self.limit is not None and self.seconds >= self.limit:
+            trainer.should_stop, self.timed_out = True, True
+        if self.limit is not None and self.seconds >= 0.95 * (1 - self.cfg.decay) * self.limit:
+            self.decay(trainer, "max_time", step)
+        if self.cfg.max_epochs and step + 1 + self.length(step + 1) > self.cfg.max_epochs * trainer.num_training_batches:
+            self.decay(trainer, "max_epochs", step)  # the last step whose decay still ends within max_epochs
 
     def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         loss = float(trainer.callback_metrics["val_loss"])
