@@ -136,6 +136,9 @@ class Train:
     decay_start: int | None = rule(lambda v: v is None or (number(v, integer=True) and v >= 0),
                                    "null (decide during training) or a step >= 0")
     grad_clip: float | None = rule(lambda v: v is None or (number(v) and v > 0), "null (no clipping) or a norm > 0")
+    precision: str = one_of("32-true", "bf16-mixed", "auto",
+                            expected="32-true, bf16-mixed (bfloat16 autocast) or auto (bf16-mixed where the CPU"
+                                     " computes bf16 natively)")
 
     def __post_init__(self) -> None:
         if self.schedule == "cosine" and self.max_epochs is None:

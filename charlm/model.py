@@ -83,7 +83,8 @@ class LitCharRNN(L.LightningModule):
         return self._step(batch, "train")
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        self._step(batch, "val")
+        with torch.autocast(self.device.type, enabled=False):  # fp32 under bf16 training: val_loss stays comparable
+            self._step(batch, "val")
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["vocab"] = self.vocab

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from conftest import tiny
 from dvclive.lightning import DVCLiveLogger
 
-from charlm.data import CharDataset, load_split, load_vocab
+from charlm.data import CharDataset, load_split, load_vocab, val_batches
 from charlm.errors import CharlmError
 from charlm.model import LitCharRNN, lr_factor
 from charlm.model_step import load_checkpoint
@@ -114,6 +114,21 @@ def test_wsd_decay_start_repeats_a_run(prepared_dir, tmp_path):
     again = train(prepared_dir, tmp_path / "b", schedule="wsd", max_epochs=3, decay_patience=4, patience=5,
                   decay_start=first["decay_start_step"])[1]
     assert again["decay_reason"] == "decay_start" and again["val_loss"] == first["val_loss"]
+
+
+def test_bf16_training_validates_in_fp32(prepared_dir, tmp_path):
+    """bf16-mixed where the CPU computes bfloat16 natively; elsewhere a one-line refusal."""
+    if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        with pytest.raises(CharlmError, match="train.precision=bf16-mixed needs a CPU with AVX-512 BF16 or AMX"):
+            train(prepared_dir, tmp_path, precision="bf16-mixed")
+        return
+    best, metrics = train(prepared_dir, tmp_path, precision="bf16-mixed")
+    assert metrics["precision"] == "bf16-mixed"
+    model = LitCharRNN.load_from_checkpoint(best, weights_only=True).eval()
+    with torch.inference_mode():
+        losses = [(model.loss(x, y).item(), y.numel()) for x, y in val_batches(prepared_dir, 16)]
+    fp32 = sum(loss * n for loss, n in losses) / sum(n for _, n in losses)
+    assert metrics["val_loss"] == pytest.approx(fp32, abs=1e-4)  # validated in fp32, not bf16
 
 
 def test_stateful_loss_reads_the_whole_text():
