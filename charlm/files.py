@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,7 @@ def cannot_write(path: Path, e: OSError) -> CharlmError:
 
 
 @contextmanager
-def _renamed_onto(path: Path, make_tmp: Any, remove: Any) -> Iterator[Path]:
+def _renamed_onto(path: Path, make_tmp: Callable[..., str], remove: Callable[[Path], None]) -> Iterator[Path]:
     """Yield a temp made beside `path`; it replaces `path` only if the block succeeds."""
     try:
         if path.is_dir() and not os.access(path, os.W_OK):  # it could be swapped, but was made read-only
