@@ -26,7 +26,7 @@ from charlm import CharDataset, LitCharRNN, tempered_softmax
 from charlm.data import batches, load_vocab, prepare, save_prepared, val_batches
 from charlm.generate import generate
 
-from bench.quality import quality
+from bench.quality import levers, quality
 
 RESULTS = Path(__file__).parent / "results"
 SHAKESPEARE = Path(__file__).resolve().parents[2] / "shared/data/tinyshakespeare.txt"
@@ -128,15 +128,20 @@ def bench_levers(data: Path, vocab: int, seconds: float) -> dict[str, float | st
     ds = CharDataset(data, 40, 40, objective="every")
     threads = torch.get_num_threads()
 
-    def rate(n_threads: int = threads, bf16: bool = False) -> float:
+    def rate(n_threads: int = threads, bf16: bool = False, compiled: bool = False) -> float:
         torch.set_num_threads(n_threads)
         torch.manual_seed(0)
+        model = LitCharRNN(vocab)
+        if compiled:  # the plain nn.Modules around the LSTM (oneDNN's fused kernel is not compiled)
+            model.embed, model.head = torch.compile(model.embed), torch.compile(model.head)
+            bare_loop(model, ds, 128, 0)  # compile outside the timed loop
         try:
-            return bare_loop(LitCharRNN(vocab), ds, 128, seconds, bf16) / seconds
+            return bare_loop(model, ds, 128, seconds, bf16) / seconds
         finally:
             torch.set_num_threads(threads)
 
-    out: dict[str, float | str] = {"every_fp32_chars_per_s": rate(), "every_1_thread_chars_per_s": rate(1)}
+    out: dict[str, float | str] = {"every_fp32_chars_per_s": rate(), "every_1_thread_chars_per_s": rate(1),
+                                   "every_compiled_chars_per_s": rate(compiled=True)}
     try:
         out["every_bf16_chars_per_s"] = rate(bf16=True)
     except RuntimeError as e:  # oneDNN has no bf16 LSTM on CPUs without AVX-512 BF16 / AMX
@@ -228,9 +233,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--quality", type=float, metavar="MINUTES",
                         help="instead: the LSTM (params.yaml) vs a GPT of nanoGPT's CPU recipe, MINUTES each")
+    parser.add_argument("--levers", type=float, metavar="MINUTES",
+                        help="instead: the LSTM with each of issue 12's levers, MINUTES each")
+    parser.add_argument("--only", nargs="*", type=int, metavar="N", help="with --levers: only these (numbered from 1)")
     args = parser.parse_args()
     if args.quality:
         return main_quality(args.quality)
+    if args.levers:
+        return main_levers(args.levers, args.only)
     size = dict(chars=200_000, batches=20, length=2000, mb=20, seconds=10) if args.quick else \
         dict(chars=1_115_394, batches=60, length=20000, mb=200, seconds=120)
 
@@ -260,6 +270,8 @@ def main() -> None:
         ("every: 1 torch thread instead of " + str(results["machine"]["torch_threads"]),
          f"{results['every_1_thread_chars_per_s']:,.0f} predicted chars/s",
          f"{results['every_1_thread_chars_per_s'] / results['every_fp32_chars_per_s']:.2f}x"),
+        ("every: torch.compile of the embedding and the head", f"{results['every_compiled_chars_per_s']:,.0f} predicted"
+         " chars/s", f"{results['every_compiled_chars_per_s'] / results['every_fp32_chars_per_s']:.2f}x"),
         ("every: bf16 autocast", *((f"{results['every_bf16_chars_per_s']:,.0f} predicted chars/s",
           f"{results['every_bf16_chars_per_s'] / results['every_fp32_chars_per_s']:.2f}x fp32")
           if isinstance(results["every_bf16_chars_per_s"], float) else (results["every_bf16_chars_per_s"], ""))),
@@ -294,6 +306,27 @@ def main_quality(minutes: float) -> None:
     print(f"\nGPT / LSTM: {r['gpt_val_loss_40'] / r['lstm_val_loss']:.3f} on 40-char blocks; GPT (64) / LSTM (stateful):"
           f" {r['gpt_val_loss_64'] / r['lstm_val_loss_stateful']:.3f}. Bare loop {speed:,.0f} windows/s;"
           f" {json.dumps(r['machine'])}; results in {RESULTS / 'quality.json'}")
+
+
+def main_levers(minutes: float, only: list[int] | None) -> None:
+    """`--levers MINUTES`: the train stage's fit with params.yaml changed one lever at a time, equal time."""
+    data = prepared_dir(1_115_394)
+    vocab = len(load_vocab(data))
+    speed = bench_training(data, vocab, 60, 128)["bare_windows_per_s"]
+    rows = levers(data, minutes, only)
+    after = bench_training(data, vocab, 60, 128)["bare_windows_per_s"]
+    RESULTS.mkdir(exist_ok=True)
+    results = {"machine": machine(), "minutes": minutes, "bare_windows_per_s": [speed, after], "rows": rows}
+    out = RESULTS / "levers" / ("all.json" if not only else f"only-{'-'.join(map(str, only))}.json")
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"| lever, {minutes:g} minutes each | val_loss | val_loss_stateful | epochs (best) | windows/s |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['lever']} | {r['lstm_val_loss']:.3f} | {r['lstm_val_loss_stateful']:.3f} | {r['lstm_epochs']:g}"
+              f" ({r['lstm_best_epoch']:g}) | {r['lstm_windows_per_second']:,} |")
+    print(f"\nBare loop {speed:,.0f} windows/s before, {after:,.0f} after; {json.dumps(machine())};"
+          f" results in {out}")
 
 
 def machine() -> dict[str, object]:

@@ -16,6 +16,7 @@ import math
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -104,15 +105,53 @@ def train_gpt(train: torch.Tensor, val: torch.Tensor, vocab: int, seconds: float
             "gpt_steps": steps, "gpt_seconds": trained}
 
 
-def train_lstm(data: Path, minutes: float) -> dict[str, float]:
-    """The train stage's training with params.yaml, capped at `minutes`."""
+def train_lstm(data: Path, minutes: float, **overrides: Any) -> dict[str, Any]:
+    """The train stage's training with params.yaml, capped at `minutes`; `overrides` are params
+    such as `train.weight_decay=0.1` (the dots written as "__": train__weight_decay=0.1)."""
     seed, model_cfg, train_cfg = config.load("seed", "model", "train")
-    train_cfg = dataclasses.replace(train_cfg, max_time=minutes)
+    sections = {"model": {}, "train": {"max_time": minutes}}
+    for key, value in overrides.items():
+        section, name = key.split("__")
+        sections[section][name] = value
+    model_cfg = dataclasses.replace(model_cfg, **sections["model"])
+    train_cfg = dataclasses.replace(train_cfg, **sections["train"])
     run = RunDir(Path(tempfile.mkdtemp(prefix="charlm-quality-")) / "run")
     run.start(fingerprint(model_cfg, train_cfg, seed, data))
     _, metrics = fit(model_cfg, train_cfg, seed, data, run, progress=False)
+    run.finish()
     return {f"lstm_{k}": metrics[k] for k in ("val_loss", "val_loss_stateful", "epochs", "stopped_by",
-                                                "train_seconds", "wall_seconds")}
+                                                "train_seconds", "wall_seconds", "windows_per_second",
+                                                "decay_reason", "best_epoch")}
+
+
+LEVERS: list[tuple[str, dict[str, Any]]] = [  # issue 12's levers, each changing params.yaml in one respect
+    ("params.yaml", {}),
+    ("weight decay 0.01", {"train__weight_decay": 0.01}),
+    ("weight decay 0.1", {"train__weight_decay": 0.1}),
+    ("state carried between batches (truncated BPTT)", {"train__carry_state": 1.0}),
+    ("batch 128, lr 0.02", {"train__batch_size": 128, "train__lr": 0.02}),
+    ("192 units, no dropout (issue 9's default)", {"model__hidden_size": 192, "model__dropout": 0.0}),
+    ("params.yaml again (the machine's drift)", {}),
+    ("weight decay 0.1, 75% of the state carried", {"train__weight_decay": 0.1, "train__carry_state": 0.75}),
+    ("weight decay 0.1, 192 units", {"train__weight_decay": 0.1, "model__hidden_size": 192}),
+    ("weight decay 0.3", {"train__weight_decay": 0.3}),
+    ("weight decay 0.1 again (the machine's drift)", {"train__weight_decay": 0.1}),
+    ("weight decay 1.0", {"train__weight_decay": 1.0}),
+    ("weight decay 0.3, 75% of the state carried", {"train__weight_decay": 0.3, "train__carry_state": 0.75}),
+    ("weight decay 0.3, 75% of the state carried, 192 units",
+     {"train__weight_decay": 0.3, "train__carry_state": 0.75, "model__hidden_size": 192}),
+]
+
+
+def levers(data: Path, minutes: float, only: list[int] | None = None) -> list[dict[str, Any]]:
+    """Each lever (or those numbered in `only`, from 1) trained for `minutes`, one after the other."""
+    rows = []
+    for number, (name, overrides) in enumerate(LEVERS, start=1):
+        if only and number not in only:
+            continue
+        print(f"bench: {number}. {name} ({minutes:g} min)", flush=True)
+        rows.append({"lever": name, "overrides": overrides, **train_lstm(data, minutes, **overrides)})
+    return rows
 
 
 def quality(data: Path, vocab: int, minutes: float) -> dict[str, float]:

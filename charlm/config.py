@@ -135,6 +135,8 @@ class Train:
     decay_patience: int = integer(1)
     decay_start: int | None = rule(lambda v: v is None or (number(v, integer=True) and v >= 0),
                                    "null (decide during training) or a step >= 0")
+    weight_decay: float = rule(lambda v: number(v) and v >= 0, "a number >= 0 (AdamW's decoupled weight decay)")
+    carry_state: float = rule(lambda v: number(v) and 0 <= v <= 1, "a share of rows, 0 <= carry_state <= 1")
     grad_clip: float | None = rule(lambda v: v is None or (number(v) and v > 0), "null (no clipping) or a norm > 0")
     precision: str = one_of("32-true", "bf16-mixed", "auto",
                             expected="32-true, bf16-mixed (bfloat16 autocast) or auto (bf16-mixed where the CPU"
@@ -143,6 +145,9 @@ class Train:
     def __post_init__(self) -> None:
         if self.schedule == "cosine" and self.max_epochs is None:
             raise CharlmError("train.schedule=cosine spans train.max_epochs: set it (not null), or use wsd")
+        if self.carry_state and self.objective != "every":
+            raise CharlmError(f"train.carry_state={self.carry_state} trains on every position of consecutive windows:"
+                              " set train.objective=every")
         if self.schedule == "wsd" and self.decay_start is None and self.decay_patience >= self.patience:
             raise CharlmError(f"train.decay_patience={self.decay_patience} must be below train.patience="
                               f"{self.patience}, or early stopping ends the run before the decay starts")

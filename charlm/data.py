@@ -12,12 +12,12 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler
 
 from charlm.errors import CharlmError
 from charlm.files import atomic_write, write_json
@@ -171,6 +171,28 @@ def batches(dataset: CharDataset, batch_size: int, shuffle: bool) -> DataLoader:
     """One DataLoader item = one batch gathered by CharDataset in a single indexing call."""
     sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
     return DataLoader(dataset, sampler=BatchSampler(sampler, batch_size, drop_last=False), batch_size=None)
+
+
+class StreamSampler(Sampler[list[int]]):
+    """Batches of window indices for `carry_state`: the windows (back to back) are cut into `batch_size`
+    streams of consecutive windows, and batch k holds window k of every stream, so row r of batch k + 1
+    continues the text where row r of batch k ended (char-rnn's batches; the few windows left over are
+    not used). The order is fixed: what varies from epoch to epoch is only the state carried in."""
+
+    def __init__(self, n: int, batch_size: int) -> None:
+        self.streams = min(batch_size, n)
+        self.per_stream = n // max(1, self.streams)
+
+    def __len__(self) -> int:
+        return self.per_stream
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for k in range(self.per_stream):
+            yield list(range(k, self.streams * self.per_stream, self.per_stream))
+
+
+def stream_batches(dataset: CharDataset, batch_size: int) -> DataLoader:
+    return DataLoader(dataset, sampler=StreamSampler(len(dataset), batch_size), batch_size=None)
 
 
 def val_batches(data_dir: Path | str, maxlen: int) -> DataLoader:

@@ -30,12 +30,16 @@ from charlm.errors import CharlmError
 class LitCharRNN(L.LightningModule):
     """Embedding -> LSTM -> last hidden state -> Dropout -> Linear+ReLU -> Dropout -> Linear (logits).
 
-    `every_logits` applies the same head to every hidden state (the `every` training objective).
+    `every_logits` applies the same head to every hidden state (the `every` training objective). With
+    `carry_state` > 0, training batch k + 1 continues the texts of batch k (`data.stream_batches`), and each
+    row starts from the state batch k ended in (detached; char-rnn's truncated back-propagation through
+    time) with probability `carry_state`, else from zeros as `val_loss`'s windows do.
     """
 
     def __init__(self, vocab_size: int, embed_dim: int = 64, hidden_size: int = 128, dropout: float = 0.2,
                  lr: float = 5e-3, num_layers: int = 2, maxlen: int = 40, schedule: str = "constant",
-                 warmup: float = 0.0, vocab: Sequence[str] | None = None):
+                 warmup: float = 0.0, weight_decay: float = 0.0, carry_state: float = 0.0,
+                 vocab: Sequence[str] | None = None):
         super().__init__()
         self.save_hyperparameters(ignore=["vocab"])  # plain numbers only: the checkpoint loads with weights_only=True
         if vocab is not None and len(vocab) != vocab_size:
@@ -48,6 +52,7 @@ class LitCharRNN(L.LightningModule):
             dropout1=nn.Dropout(dropout), dense=nn.Linear(hidden_size, hidden_size), relu=nn.ReLU(),
             dropout2=nn.Dropout(dropout), out=nn.Linear(hidden_size, vocab_size),
         ))
+        self._state: tuple[torch.Tensor, torch.Tensor] | None = None  # where the last training batch ended
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Next-character logits (B, V) after the last position of x (B, T)."""
@@ -67,7 +72,9 @@ class LitCharRNN(L.LightningModule):
         return F.cross_entropy(*self.scores(x, y))
 
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], prefix: str) -> torch.Tensor:
-        logits, y = self.scores(*batch)
+        return self._logged_loss(*self.scores(*batch), prefix)
+
+    def _logged_loss(self, logits: torch.Tensor, y: torch.Tensor, prefix: str) -> torch.Tensor:
         loss = F.cross_entropy(logits, y)
         if not torch.isfinite(loss):
             raise CharlmError(f"{prefix} loss is {loss.item()} at epoch {self.current_epoch + 1}, batch "
@@ -80,7 +87,16 @@ class LitCharRNN(L.LightningModule):
         return loss
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train")
+        if not self.hparams.carry_state:
+            return self._step(batch, "train")
+        x, y = batch
+        state = self._state if batch_idx > 0 and self._state is not None and self._state[0].shape[1] == len(x) else None
+        if state is not None and self.hparams.carry_state < 1:  # the other rows start from zeros, as val_loss's windows
+            keep = (torch.rand(len(x), device=x.device) < self.hparams.carry_state).to(state[0].dtype)[None, :, None]
+            state = (state[0] * keep, state[1] * keep)
+        hidden, state = self.lstm(self.embed(x), state)  # a new epoch, or a resumed one, starts from zeros
+        self._state = (state[0].detach(), state[1].detach())
+        return self._logged_loss(self.head(hidden).flatten(0, 1), y.flatten(), "train")
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         with torch.autocast(self.device.type, enabled=False):  # fp32 under bf16 training: val_loss stays comparable
@@ -108,7 +124,11 @@ class LitCharRNN(L.LightningModule):
         return total / max(1, len(codes) - 1)
 
     def configure_optimizers(self) -> Any:
-        optimizer = torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+        weights = [p for p in self.parameters() if p.dim() >= 2]  # decayed as nanoGPT does; biases are not
+        biases = [p for p in self.parameters() if p.dim() < 2]
+        groups = [{"params": weights, "weight_decay": self.hparams.weight_decay, "name": "weights"},
+                  {"params": biases, "weight_decay": 0.0, "name": "biases"}]  # names: LearningRateMonitor's keys
+        optimizer = torch.optim.AdamW(groups, lr=self.hparams.lr)
         if self.hparams.schedule == "constant":
             return optimizer
         if self.hparams.schedule == "wsd":

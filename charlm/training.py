@@ -38,7 +38,7 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from charlm.config import Model, Train
-from charlm.data import CharDataset, batches, load_split, load_vocab, n_windows, val_batches
+from charlm.data import CharDataset, batches, load_split, load_vocab, n_windows, stream_batches, val_batches
 from charlm.errors import CharlmError
 from charlm.files import atomic_path, copy_dir, shown, write_json
 from charlm.model import LitCharRNN, WarmupStableDecay
@@ -326,9 +326,13 @@ def fit(model_cfg: Model, train_cfg: Train, seed: int, data_dir: Path, run: RunD
     mixed = precision(train_cfg.precision)
     idx2char = load_vocab(data_dir)
     val_chars = check_data(data_dir, model_cfg.maxlen)
-    train_set = CharDataset(data_dir, model_cfg.maxlen, train_cfg.step, split="train", objective=train_cfg.objective)
+    step = model_cfg.maxlen if train_cfg.carry_state else train_cfg.step  # streams read windows back to back
+    train_set = CharDataset(data_dir, model_cfg.maxlen, step, split="train", objective=train_cfg.objective)
+    train_batches = (stream_batches(train_set, train_cfg.batch_size) if train_cfg.carry_state
+                     else batches(train_set, train_cfg.batch_size, shuffle=True))
     model = LitCharRNN(len(idx2char), lr=train_cfg.lr, schedule=train_cfg.schedule, warmup=train_cfg.warmup,
-                       vocab=idx2char, **asdict(model_cfg))
+                       weight_decay=train_cfg.weight_decay, carry_state=train_cfg.carry_state, vocab=idx2char,
+                       **asdict(model_cfg))
     history, budget = History(run), Budget(train_cfg, clock)
     early = EarlyStopping(monitor="val_loss", mode="min", patience=train_cfg.patience, check_on_train_epoch_end=False)
     best = ReportingCheckpoint(run, filename="best", monitor="val_loss", mode="min", save_top_k=1, save_last=True,
@@ -341,14 +345,13 @@ def fit(model_cfg: Model, train_cfg: Train, seed: int, data_dir: Path, run: RunD
         trainer = L.Trainer(
             accelerator="auto", devices=1, deterministic=True, logger=logger, callbacks=callbacks,
             max_epochs=train_cfg.max_epochs or -1, val_check_interval=train_cfg.val_check_interval,
-            log_every_n_steps=max(1, min(50, len(train_set) // train_cfg.batch_size // 4)),  # the lr curve
+            log_every_n_steps=max(1, min(50, len(train_batches) // 4)),  # the lr curve
             gradient_clip_val=train_cfg.grad_clip, num_sanity_val_steps=0, enable_progress_bar=progress,
             precision=mixed,
             use_distributed_sampler=False, plugins=[AtomicCheckpointIO()],
         )
         try:
-            trainer.fit(model, batches(train_set, train_cfg.batch_size, shuffle=True),
-                        val_batches(data_dir, model_cfg.maxlen), ckpt_path=resume_from)
+            trainer.fit(model, train_batches, val_batches(data_dir, model_cfg.maxlen), ckpt_path=resume_from)
         except SIGTERMException:
             raise CharlmError("terminated (SIGTERM) during training; run `dvc repro` again to resume") from None
     if not history.validations:

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from conftest import tiny
 from dvclive.lightning import DVCLiveLogger
 
-from charlm.data import CharDataset, load_split, load_vocab, val_batches
+from charlm.data import CharDataset, load_split, load_vocab, stream_batches, val_batches
 from charlm.errors import CharlmError
 from charlm.model import LitCharRNN, lr_factor
 from charlm.model_step import load_checkpoint
@@ -32,7 +32,8 @@ def train(prepared_dir: Path, out: Path, seed: int = 1, log: bool = False, clock
 def test_exercise_defaults():
     m = LitCharRNN(30)
     assert dict(m.hparams) == {"vocab_size": 30, "embed_dim": 64, "hidden_size": 128, "dropout": 0.2,
-                               "lr": 5e-3, "num_layers": 2, "maxlen": 40, "schedule": "constant", "warmup": 0.0}
+                               "lr": 5e-3, "num_layers": 2, "maxlen": 40, "schedule": "constant", "warmup": 0.0,
+                               "weight_decay": 0.0, "carry_state": False}
     assert m.lstm.num_layers == 2 and m.lstm.hidden_size == 128 and m.embed.embedding_dim == 64
     assert [name for name, _ in m.head.named_children()] == ["dropout1", "dense", "relu", "dropout2", "out"]
 
@@ -68,7 +69,7 @@ def test_every_objective_with_cosine_schedule(prepared_dir, tmp_path):
     assert metrics["epochs"] == 3 and metrics["val_loss"] < math.log(len(load_vocab(prepared_dir)))
     assert metrics["predicted_chars_per_second"] == pytest.approx(16 * metrics["windows_per_second"], rel=0.01)
     lr = [float(line.split("\t")[-1]) for line in
-          (tmp_path / "dvclive/plots/metrics/lr-Adam.tsv").read_text().splitlines()[1:]]
+          (tmp_path / "dvclive/plots/metrics/lr-AdamW/weights.tsv").read_text().splitlines()[1:]]
     top = lr.index(max(lr))
     assert 0 < top < len(lr) - 1 and lr[-1] >= 0.1 * tiny("train").lr  # warms up, then decays to >= lr/10
     assert lr[:top + 1] == sorted(lr[:top + 1]) and lr[top:] == sorted(lr[top:], reverse=True)
@@ -137,6 +138,70 @@ def test_stateful_loss_reads_the_whole_text():
     codes = torch.randint(0, 5, (1000,))
     direct = F.cross_entropy(model.every_logits(codes[None, :-1])[0], codes[1:]).item()
     assert model.stateful_loss(codes, chunk=64) == pytest.approx(direct, rel=1e-5)
+
+
+def test_stream_batches_continue_each_row_where_it_ended(prepared_dir):
+    """Row r of batch k + 1 starts where row r of batch k ended: each row reads its stretch of the text."""
+    ds = CharDataset(prepared_dir, 16, 16, objective="every")
+    loader = stream_batches(ds, 4)
+    xs, ys = zip(*loader, strict=True)
+    assert len(xs) == len(loader) == len(ds) // 4
+    codes, per_stream = load_split(prepared_dir, "train").long(), len(ds) // 4
+    for r in range(4):
+        start = r * per_stream * 16
+        assert torch.equal(torch.cat([x[r] for x in xs]), codes[start:start + per_stream * 16])
+        assert torch.equal(torch.cat([y[r] for y in ys]), codes[start + 1:start + per_stream * 16 + 1])
+
+
+def test_carry_state_starts_each_batch_where_the_last_ended():
+    """Training on two consecutive batches with carry_state = one pass over the joined text (no dropout)."""
+    torch.manual_seed(0)
+    model = LitCharRNN(7, embed_dim=4, hidden_size=8, dropout=0.0, carry_state=1.0)
+    codes = torch.randint(0, 7, (3, 33))
+    first, second = (codes[:, :16], codes[:, 1:17]), (codes[:, 16:32], codes[:, 17:33])
+    model.training_step(first, 0)
+    carried = model.training_step(second, 1).item()
+    joined = F.cross_entropy(model.every_logits(codes[:, :32])[:, 16:].flatten(0, 1), codes[:, 17:33].flatten())
+    assert carried == pytest.approx(joined.item(), rel=1e-5)
+    fresh = model.training_step(second, 0).item()  # batch 0: a new epoch starts from zeros
+    assert fresh == pytest.approx(model.loss(*second).item(), rel=1e-5) and fresh != pytest.approx(carried)
+
+
+def test_carry_state_below_one_starts_the_other_rows_from_zeros():
+    """carry_state=0.5: each row continues from its state with probability 0.5, else starts afresh."""
+    torch.manual_seed(0)
+    model = LitCharRNN(7, embed_dim=4, hidden_size=8, dropout=0.0, carry_state=0.5)
+    codes = torch.randint(0, 7, (64, 33))
+    first, second = (codes[:, :16], codes[:, 1:17]), (codes[:, 16:32], codes[:, 17:33])
+    model.training_step(first, 0)
+    torch.manual_seed(5)
+    loss = model.training_step(second, 1).item()
+    torch.manual_seed(5)
+    keep = torch.rand(64) < 0.5
+    carried = F.cross_entropy(model.every_logits(codes[:, :32])[:, 16:].transpose(1, 2), codes[:, 17:33],
+                              reduction="none").mean(1)
+    fresh = F.cross_entropy(model.every_logits(second[0]).transpose(1, 2), second[1], reduction="none").mean(1)
+    assert 0 < keep.sum() < 64
+    assert loss == pytest.approx(torch.where(keep, carried, fresh).mean().item(), rel=1e-5)
+
+
+def test_carry_state_training_runs_and_needs_the_every_objective(prepared_dir, tmp_path):
+    _, metrics = train(prepared_dir, tmp_path, objective="every", carry_state=1.0, batch_size=8)
+    assert metrics["epochs"] == 2 and metrics["val_loss"] < math.log(len(load_vocab(prepared_dir)))
+    assert metrics["train_windows"] == len(CharDataset(prepared_dir, 16, 16))  # back to back: train.step unused
+    with pytest.raises(CharlmError, match="train.carry_state=0.5 trains on every position of consecutive windows"):
+        tiny("train", carry_state=0.5, objective="last")
+
+
+def test_weight_decay_shrinks_the_weight_matrices_only():
+    """AdamW's decoupled decay: with zero gradients a step multiplies each matrix by 1 - lr * weight_decay."""
+    model = LitCharRNN(7, embed_dim=4, hidden_size=8, lr=0.1, weight_decay=0.5)
+    before = {k: v.clone() for k, v in model.named_parameters()}
+    optimizer = model.configure_optimizers()
+    (0 * sum(p.sum() for p in model.parameters())).backward()
+    optimizer.step()
+    for name, p in model.named_parameters():
+        assert torch.allclose(p, before[name] * (0.95 if p.dim() >= 2 else 1.0)), name
 
 
 def test_diverging_loss_stops_with_epoch_and_batch(prepared_dir, tmp_path):

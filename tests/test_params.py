@@ -62,7 +62,7 @@ def test_missing_key_and_broken_yaml(tmp_path):
 def test_unknown_key_is_refused():
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["train"]["learning_rate"] = 0.1
-    with pytest.raises(CharlmError, match=r"unknown key 'train.learning_rate'; train has batch_size, decay, decay_patience, "):
+    with pytest.raises(CharlmError, match=r"unknown key 'train.learning_rate'; train has batch_size, carry_state, decay, decay_patience, "):
         config.section(params, "train")
 
 
