@@ -298,7 +298,9 @@ def main_quality(minutes: float) -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "quality.json").write_text(json.dumps(results, indent=2) + "\n")
     r = results
-    print(f"| model, {minutes:g} minutes each | val_loss, 40-char blocks | whole-text context | trained |\n|---|---|---|---|")
+    print(f"| model, equal wall time (at most {minutes:g} min) | val_loss, 40-char blocks | whole-text context"
+          " | trained |")
+    print("|---|---|---|---|")
     print(f"| LSTM (params.yaml) | {r['lstm_val_loss']:.3f} | {r['lstm_val_loss_stateful']:.3f} (stateful) "
           f"| {r['lstm_epochs']:g} epochs, stopped by {r['lstm_stopped_by']}, {r['lstm_wall_seconds']:.0f} s |")
     print(f"| GPT (nanoGPT CPU recipe) | {r['gpt_val_loss_40']:.3f} | {r['gpt_val_loss_64']:.3f} (64-char blocks) "
