@@ -153,6 +153,7 @@ def test_stream_batches_continue_each_row_where_it_ended(prepared_dir):
         assert torch.equal(torch.cat([y[r] for y in ys]), codes[start + 1:start + per_stream * 16 + 1])
 
 
+@pytest.mark.filterwarnings("ignore:You are trying to `self.log")  # training_step outside a Trainer
 def test_carry_state_starts_each_batch_where_the_last_ended():
     """Training on two consecutive batches with carry_state = one pass over the joined text (no dropout)."""
     torch.manual_seed(0)
@@ -167,6 +168,7 @@ def test_carry_state_starts_each_batch_where_the_last_ended():
     assert fresh == pytest.approx(model.loss(*second).item(), rel=1e-5) and fresh != pytest.approx(carried)
 
 
+@pytest.mark.filterwarnings("ignore:You are trying to `self.log")  # training_step outside a Trainer
 def test_carry_state_below_one_starts_the_other_rows_from_zeros():
     """carry_state=0.5: each row continues from its state with probability 0.5, else starts afresh."""
     torch.manual_seed(0)
