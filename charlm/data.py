@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler
 
 from charlm.errors import CharlmError
-from charlm.files import atomic_write, write_json
+from charlm.files import atomic_path, write_json
 
 ENCODE_CHUNK = 1 << 20  # characters per encoding step: bounds the temporary UTF-32 copy
 EVAL_BATCH = 1024
@@ -85,10 +85,14 @@ def prepare(text: str, val_fraction: float) -> tuple[list[str], np.ndarray, np.n
 
 
 def save_array(path: Path, array: np.ndarray) -> None:
-    """np.save through a buffer: numpy's own file writes report a full disk without its cause."""
-    buffer = io.BytesIO()
-    np.save(buffer, array)
-    atomic_write(path, buffer.getvalue())
+    """A .npy file written by Python's own file object: numpy's file writes report a full disk without
+    its cause. The header goes through a buffer, the data straight from the array (no copy)."""
+    array = np.ascontiguousarray(array)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(array))
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(header.getvalue())
+        f.write(memoryview(array).cast("B"))
 
 
 def save_prepared(out: Path, idx2char: Sequence[str], train: np.ndarray, val: np.ndarray) -> None:
