@@ -153,13 +153,18 @@ def test_stream_batches_continue_each_row_where_it_ended(prepared_dir):
         assert torch.equal(torch.cat([y[r] for y in ys]), codes[start + 1:start + per_stream * 16 + 1])
 
 
+def consecutive_batches(rows: int) -> tuple[torch.Tensor, tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
+    """Random codes (rows, 33) and two `every` batches of 16-character windows, the second continuing the first."""
+    codes = torch.randint(0, 7, (rows, 33))
+    return codes, (codes[:, :16], codes[:, 1:17]), (codes[:, 16:32], codes[:, 17:33])
+
+
 @pytest.mark.filterwarnings("ignore:You are trying to `self.log")  # training_step outside a Trainer
 def test_carry_state_starts_each_batch_where_the_last_ended():
     """Training on two consecutive batches with carry_state = one pass over the joined text (no dropout)."""
     torch.manual_seed(0)
     model = LitCharRNN(7, embed_dim=4, hidden_size=8, dropout=0.0, carry_state=1.0)
-    codes = torch.randint(0, 7, (3, 33))
-    first, second = (codes[:, :16], codes[:, 1:17]), (codes[:, 16:32], codes[:, 17:33])
+    codes, first, second = consecutive_batches(rows=3)
     model.training_step(first, 0)
     carried = model.training_step(second, 1).item()
     joined = F.cross_entropy(model.every_logits(codes[:, :32])[:, 16:].flatten(0, 1), codes[:, 17:33].flatten())
@@ -173,8 +178,7 @@ def test_carry_state_below_one_starts_the_other_rows_from_zeros():
     """carry_state=0.5: each row continues from its state with probability 0.5, else starts afresh."""
     torch.manual_seed(0)
     model = LitCharRNN(7, embed_dim=4, hidden_size=8, dropout=0.0, carry_state=0.5)
-    codes = torch.randint(0, 7, (64, 33))
-    first, second = (codes[:, :16], codes[:, 1:17]), (codes[:, 16:32], codes[:, 17:33])
+    codes, first, second = consecutive_batches(rows=64)
     model.training_step(first, 0)
     torch.manual_seed(5)
     loss = model.training_step(second, 1).item()
