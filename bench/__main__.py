@@ -17,16 +17,19 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import numpy as np
 import torch
 
-from charlm import CharDataset, LitCharRNN, tempered_softmax
-from charlm.data import batches, load_vocab, prepare, save_prepared, val_batches
-from charlm.generate import generate
-
+from bench.parallel import parallel
+from bench.project import BOOK, project
 from bench.quality import levers, quality
+from charlm import CharDataset, LitCharRNN, tempered_softmax
+from charlm.data import load_vocab, prepare, save_prepared
+from charlm.datamodule import batches, val_batches
+from charlm.generate import generate
 
 RESULTS = Path(__file__).parent / "results"
 SHAKESPEARE = Path(__file__).resolve().parents[2] / "shared/data/tinyshakespeare.txt"
@@ -59,7 +62,7 @@ def bench_training(data: Path, vocab: int, n_batches: int, batch_size: int) -> d
         torch.manual_seed(0)
         model = LitCharRNN(vocab)
         opt = torch.optim.Adam(model.parameters(), lr=5e-3)
-        loader = iter(batches(ds, batch_size, shuffle=True))
+        loader = iter(batches(ds, batch_size))
         start = time.perf_counter()
         for _ in range(n_batches):
             loss = model.loss(*next(loader))
@@ -75,7 +78,7 @@ def bench_training(data: Path, vocab: int, n_batches: int, batch_size: int) -> d
                             enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                             deterministic=True, num_sanity_val_steps=0)
         start = time.perf_counter()
-        trainer.fit(model, batches(ds, batch_size, shuffle=True))
+        trainer.fit(model, batches(ds, batch_size))
         return time.perf_counter() - start
 
     t_bare, t_light = [], []
@@ -92,7 +95,7 @@ def bare_loop(model: LitCharRNN, ds: CharDataset, batch_size: int, seconds: floa
     opt = torch.optim.Adam(model.parameters(), lr=model.hparams.lr)
     predicted, start = 0, time.perf_counter()
     while True:  # as many epochs as the time allows
-        for x, y in batches(ds, batch_size, shuffle=True):
+        for x, y in batches(ds, batch_size):
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 loss = model.loss(x, y)
             opt.zero_grad()
@@ -203,29 +206,79 @@ def bench_generation(vocab: int, length: int) -> dict[str, float]:
             "stateful_vs_window": s / w, "stateful_vs_torch_state": s / n, "batched_vs_sequential": q / b}
 
 
-def bench_memory(megabytes: int) -> dict[str, float]:
-    """Peak RSS per character of the prepare stage's work (read, vocab, encode, split, save) in a
-    fresh process, above that process's baseline after imports."""
-    with tempfile.TemporaryDirectory() as tmp:
-        corpus = Path(tmp) / "corpus.txt"
-        block = corpus_text(1_000_000).encode()
-        with open(corpus, "wb") as f:
-            for _ in range(megabytes * 1_000_000 // len(block)):
-                f.write(block)
-        code = (  # reset the peak-RSS mark after the imports (Linux: clear_refs 5), then read it after the work
-            "import re; from pathlib import Path\n"
-            "from charlm.data import prepare, save_array\n"
-            "status = lambda key: int(re.search(key + r':\\s+(\\d+)', Path('/proc/self/status').read_text())[1])\n"
-            "Path('/proc/self/clear_refs').write_text('5')\n"
-            "base = status('VmRSS')\n"
-            f"text = Path({str(corpus)!r}).read_text(encoding='utf-8')\n"
-            "idx2char, train, val = prepare(text, 0.1)\n"
-            f"save_array(Path({tmp!r}) / 'train.npy', train)\n"
-            "print((status('VmHWM') - base) * 1024 / len(text), len(text))\n"
-        )
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                             cwd=Path(__file__).resolve().parents[1]).stdout.split()
-    return {"prepare_bytes_per_char": float(out[0]), "corpus_chars": int(out[1])}
+# Runs one stage in this process as `python -m stages.<stage>` would, after recording the RSS its imports
+# leave (torch, pandas, ...) and restarting the peak mark there (Linux: clear_refs 5); writes "base peak file"
+# (bytes: RSS after the imports, peak RSS, file-backed RSS at the end, e.g. memory-mapped splits) to argv[2].
+STAGE_PEAK = """\
+import importlib, re, sys
+from pathlib import Path
+from charlm.errors import cli
+status = lambda key: int(re.search(key + r':\\s+(\\d+) kB', Path('/proc/self/status').read_text())[1]) * 1024
+module = importlib.import_module('stages.' + sys.argv[1])
+base = status('VmRSS')
+Path('/proc/self/clear_refs').write_text('5')
+try:
+    cli(module.main)
+finally:
+    Path(sys.argv[2]).write_text(f"{base} {status('VmHWM')} {status('RssFile')}")
+"""
+
+
+def stage_peak(stage: str, project: Path) -> dict[str, float]:
+    """`stage` in a fresh process with `project` as its working directory: seconds, RSS after its imports,
+    peak RSS, and file-backed RSS at the end."""
+    report = project / f".{stage}.peak"
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", STAGE_PEAK, stage, str(report)], cwd=project, text=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RuntimeError(f"stage {stage} failed: {result.stderr.strip().splitlines()[-1:]}")
+    base, peak, file_backed = map(int, report.read_text().split())
+    return {"seconds": seconds, "base": base, "peak": peak, "file_backed": file_backed}
+
+
+def bench_corpus_memory(megabytes: int, train_minutes: float = 1.0) -> dict[str, Any]:
+    """Issue 13: a corpus larger than memory. The real download, prepare and train stages, each in its own
+    fresh process, on a generated corpus (a local book in data/books/ of a temporary project) of 1 MB (tiny
+    Shakespeare's size) and of `megabytes` MB; their peak RSS above the RSS after their imports: memory that
+    grows with the corpus shows as bytes/char, a few buffers as ~0. Train runs `train_minutes` on a
+    validation split of 0.1%; the pages of the memory-mapped splits it has read count as resident while
+    mapped (file-backed: the system can drop them, unlike the process's own allocations)."""
+    block = corpus_text(1_000_000).encode()
+    results: dict[str, Any] = {}
+    for size in (1, megabytes):
+        with tempfile.TemporaryDirectory(prefix="charlm-bench-") as tmp:
+            book = Path(tmp) / BOOK
+            project(Path(tmp), {"corpus.max_bytes": 2 * size * 1_000_000 + len(block), "prepare.val_fraction": 0.001,
+                                "train.max_time": train_minutes})
+            with open(book, "wb") as f:
+                f.writelines(block for _ in range(max(1, size * 1_000_000 // len(block))))
+            runs = {stage: stage_peak(stage, Path(tmp)) for stage in ("download", "prepare", "train")}
+            chars = json.loads((Path(tmp) / "metrics/prepare.json").read_text())["characters"]
+        results[f"{size}mb"] = {"corpus_bytes": book_size(size, block), "corpus_chars": chars, **{
+            f"{stage}_{k}": v for stage, run in runs.items() for k, v in
+            {"bytes_per_char": (run["peak"] - run["base"]) / chars, "peak_mb": run["peak"] / 1e6,
+             "base_mb": run["base"] / 1e6, "file_backed_mb": run["file_backed"] / 1e6,
+             "seconds": run["seconds"]}.items()}}
+    return {"memory": results}
+
+
+def book_size(megabytes: int, block: bytes) -> int:
+    return max(1, megabytes * 1_000_000 // len(block)) * len(block)
+
+
+def memory_rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The README table's rows for bench_corpus_memory: per stage, the large corpus against the 1 MB one."""
+    small, big = r["memory"]["1mb"], list(r["memory"].values())[-1]
+    rows = []
+    for stage in ("download", "prepare", "train"):
+        rows.append((f"{stage} peak RSS above its imports, {big['corpus_chars'] / 1e6:,.0f} M chars vs 1 M",
+                     f"{big[f'{stage}_bytes_per_char']:.3f} bytes/char; peak {big[f'{stage}_peak_mb']:,.0f} MB"
+                     f" vs {small[f'{stage}_peak_mb']:,.0f} MB",
+                     f"{big[f'{stage}_peak_mb'] - small[f'{stage}_peak_mb']:+,.0f} MB; {big[f'{stage}_seconds']:,.0f} s"
+                     f" vs {small[f'{stage}_seconds']:,.0f} s"))
+    return rows
 
 
 def main() -> None:
@@ -236,13 +289,21 @@ def main() -> None:
     parser.add_argument("--levers", type=float, metavar="MINUTES",
                         help="instead: the LSTM with each of issue 12's levers, MINUTES each")
     parser.add_argument("--only", nargs="*", type=int, metavar="N", help="with --levers: only these (numbered from 1)")
+    parser.add_argument("--memory", type=int, metavar="MB",
+                        help="instead: only the download/prepare/train peak RSS on a generated corpus of MB megabytes")
+    parser.add_argument("--parallel", action="store_true",
+                        help="instead: queued experiments with -j 1 / -j 2 and DDP, timed around real DVC commands")
     args = parser.parse_args()
+    if args.parallel:
+        return main_parallel()
+    if args.memory:
+        return main_memory(args.memory)
     if args.quality:
         return main_quality(args.quality)
     if args.levers:
         return main_levers(args.levers, args.only)
     size = dict(chars=200_000, batches=20, length=2000, mb=20, seconds=10) if args.quick else \
-        dict(chars=1_115_394, batches=60, length=20000, mb=200, seconds=120)
+        dict(chars=1_115_394, batches=60, length=20000, mb=1000, seconds=120)
 
     data = prepared_dir(size["chars"])
     vocab = len(load_vocab(data))
@@ -252,7 +313,7 @@ def main() -> None:
         **bench_objectives(data, vocab, size["seconds"]),
         **bench_levers(data, vocab, size["seconds"] / 4),
         **bench_generation(vocab, size["length"]),
-        **bench_memory(size["mb"]),
+        **bench_corpus_memory(size["mb"]),
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -280,13 +341,40 @@ def main() -> None:
         ("generation, 1 stream: charlm's compiled step", f"{results['stateful_chars_per_s']:,.0f} chars/s",
          f"{results['stateful_vs_window']:.0f}x window, {results['stateful_vs_torch_state']:.0f}x nn.LSTM"),
         ("sampling 7 temperatures: one batch vs 7 calls", "", f"{results['batched_vs_sequential']:.1f}x faster"),
-        (f"prepare peak RSS, {results['corpus_chars'] / 1e6:.0f} M chars",
-         f"{results['prepare_bytes_per_char']:.2f} bytes/char", ""),
+        *memory_rows(results),
     ]
     print("| benchmark | measured | ratio |\n|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
     print(f"\n{json.dumps(results['machine'])}; results in {RESULTS / 'latest.json'}")
+
+
+def main_memory(megabytes: int) -> None:
+    """`--memory MB`: bench_corpus_memory alone, into bench/results/memory.json."""
+    results = {"machine": machine(), **bench_corpus_memory(megabytes)}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "memory.json").write_text(json.dumps(results, indent=2) + "\n")
+    print("| benchmark | measured | ratio |\n|---|---|---|")
+    for row in memory_rows(results):
+        print("| " + " | ".join(row) + " |")
+    print(f"\n{json.dumps(results['machine'])}; results in {RESULTS / 'memory.json'}")
+
+
+def main_parallel() -> None:
+    """`--parallel`: bench/parallel.py's timings, into bench/results/parallel.json."""
+    data = prepared_dir(1_115_394)
+    speed = bench_training(data, len(load_vocab(data)), 60, 128)["bare_windows_per_s"]  # the machine's pace
+    r = {"machine": machine(), "bare_windows_per_s": speed, **parallel(corpus_text(1_115_394))}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "parallel.json").write_text(json.dumps(r, indent=2) + "\n")
+    j1 = r["queue_j1_s"]
+    print("| two experiments, one epoch each (`dvc exp run --run-all`) | wall time | vs -j 1 |\n|---|---|---|")
+    print(f"| -j 1, train.threads null (each takes every core) | {j1:.0f} s | 1.00x |")
+    print(f"| -j 2, train.threads null | {r['queue_j2_s']:.0f} s | {j1 / r['queue_j2_s']:.2f}x |")
+    print(f"| -j 2, train.threads 1 | {r['queue_j2_threads1_s']:.0f} s | {j1 / r['queue_j2_threads1_s']:.2f}x |")
+    print(f"\n`dvc repro -f train`, one epoch: 1 process {r['train_1_process_s']:.0f} s, 2 DDP processes of 1 thread"
+          f" {r['train_2_processes_s']:.0f} s ({r['train_1_process_s'] / r['train_2_processes_s']:.2f}x)."
+          f" Bare loop {speed:,.0f} windows/s; {json.dumps(r['machine'])}; results in {RESULTS / 'parallel.json'}")
 
 
 def main_quality(minutes: float) -> None:

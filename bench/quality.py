@@ -24,7 +24,7 @@ from torch import nn
 
 from charlm import config
 from charlm.data import load_split
-from charlm.training import RunDir, fingerprint, fit
+from charlm.training import RunDir, fit
 
 
 class Block(nn.Module):
@@ -116,7 +116,6 @@ def train_lstm(data: Path, minutes: float, **overrides: Any) -> dict[str, Any]:
     model_cfg = dataclasses.replace(model_cfg, **sections["model"])
     train_cfg = dataclasses.replace(train_cfg, **sections["train"])
     run = RunDir(Path(tempfile.mkdtemp(prefix="charlm-quality-")) / "run")
-    run.start(fingerprint(model_cfg, train_cfg, seed, data))
     _, metrics = fit(model_cfg, train_cfg, seed, data, run, progress=False)
     run.finish()
     return {f"lstm_{k}": metrics[k] for k in ("val_loss", "val_loss_stateful", "epochs", "stopped_by",

@@ -21,9 +21,8 @@ def show(char: str) -> str:
     return {" ": "space", "\n": "\\n", "\t": "\\t"}.get(char, char if char.isprintable() else f"U+{ord(char):04X}")
 
 
-def char_counts(codes: Sequence[np.ndarray], idx2char: Sequence[str]) -> pd.DataFrame:
-    """Occurrences of each character over all the code arrays, most frequent first."""
-    counts = sum(np.bincount(c, minlength=len(idx2char)) for c in codes)
+def char_counts(counts: np.ndarray, idx2char: Sequence[str]) -> pd.DataFrame:
+    """The table of each character's occurrences (`counts[i]` for `idx2char[i]`), most frequent first."""
     table = pd.DataFrame({"char": [show(c) for c in idx2char], "codepoint": [f"U+{ord(c):04X}" for c in idx2char],
                           "count": counts, "share": counts / counts.sum()})
     return table.sort_values("count", ascending=False, kind="stable").reset_index(drop=True)

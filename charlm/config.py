@@ -124,7 +124,10 @@ class Train:
     max_epochs: int | None = rule(lambda v: v is None or (number(v, integer=True) and v >= 1),
                                   "null (no cap) or an integer >= 1")
     max_time: float | None = rule(lambda v: v is None or (number(v) and v > 0), "null (no cap) or minutes > 0")
-    val_check_interval: float = rule(lambda v: number(v) and 0 < v <= 1, "a share of an epoch, 0 < v <= 1")
+    val_check_interval: float | int = rule(lambda v: (isinstance(v, float) and 0 < v <= 1) or (number(v, integer=True)
+                                                                                          and v >= 1),
+                                           "a share of an epoch (a number 0 < v <= 1.0) or a count of batches"
+                                           " (an integer >= 1)")
     patience: int = integer(0)
     resume: bool = flag()
     objective: str = one_of("last", "every",
@@ -141,6 +144,13 @@ class Train:
     precision: str = one_of("32-true", "bf16-mixed", "auto",
                             expected="32-true, bf16-mixed (bfloat16 autocast) or auto (bf16-mixed where the CPU"
                                      " computes bf16 natively)")
+    accelerator: str = one_of("auto", "cpu", "gpu")
+    devices: int | str = rule(lambda v: v == "auto" or (number(v, integer=True) and v >= 1),
+                              "auto or a number of devices (processes) per machine >= 1")
+    num_nodes: int = integer(1)
+    strategy: str = one_of("auto", "ddp", expected="auto (one process; DDP when devices > 1) or ddp")
+    threads: int | None = rule(lambda v: v is None or (number(v, integer=True) and v >= 1),
+                               "null (all cores, shared among the processes on a machine) or a number >= 1")
 
     def __post_init__(self) -> None:
         if self.schedule == "cosine" and self.max_epochs is None:

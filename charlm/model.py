@@ -31,7 +31,7 @@ class LitCharRNN(L.LightningModule):
     """Embedding -> LSTM -> last hidden state -> Dropout -> Linear+ReLU -> Dropout -> Linear (logits).
 
     `every_logits` applies the same head to every hidden state (the `every` training objective). With
-    `carry_state` > 0, training batch k + 1 continues the texts of batch k (`data.stream_batches`), and each
+    `carry_state` > 0, training batch k + 1 continues the texts of batch k (`datamodule.stream_batches`), and each
     row starts from the state batch k ended in (detached; char-rnn's truncated back-propagation through
     time) with probability `carry_state`, else from zeros as `val_loss`'s windows do.
     """
@@ -79,11 +79,12 @@ class LitCharRNN(L.LightningModule):
         if not torch.isfinite(loss):
             raise CharlmError(f"{prefix} loss is {loss.item()} at epoch {self.current_epoch + 1}, batch "
                               f"{self.trainer.fit_loop.epoch_loop.batch_idx + 1}: lower train.lr")
-        self.log(f"{prefix}_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
-        self.log(f"{prefix}_bpc", loss / math.log(2), on_step=False, on_epoch=True, batch_size=len(y))
+        # weighted by each batch's size, and across the processes of a distributed run: the mean over all of them
+        logged = {"on_step": False, "on_epoch": True, "batch_size": len(y), "sync_dist": True}
+        self.log(f"{prefix}_loss", loss, prog_bar=True, **logged)
+        self.log(f"{prefix}_bpc", loss / math.log(2), **logged)
         if prefix == "val":
-            acc = (logits.argmax(-1) == y).float().mean()
-            self.log("val_acc", acc, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
+            self.log("val_acc", (logits.argmax(-1) == y).float().mean(), prog_bar=True, **logged)
         return loss
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:

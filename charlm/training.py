@@ -1,12 +1,17 @@
 """Fit LitCharRNN on prepared data with Lightning, in a run directory that survives interruption.
 
-    RunDir.start(fingerprint) -> resume from its last.ckpt if params and data are unchanged
-    -> fit: validate every `val_check_interval` of an epoch; EarlyStopping(val_loss) and
-       ModelCheckpoint(best, last) at every validation; Budget: the time cap and the wsd decay
+    Trainer (one process, or DDP: `train.devices`, `num_nodes`, `strategy`)
+    -> RunDir.start(fingerprint) -> resume from its last.ckpt if params and data are unchanged
+    -> fit: validate every `val_check_interval`; EarlyStopping(val_loss) and ModelCheckpoint(best,
+       last) at every validation; Budget: the time cap and the wsd decay
     -> best.ckpt and the metrics of the run, with val_loss_stateful of the best model
 
+Under DDP every process runs this code: `CharDataModule` gives each its shard of the windows, the
+losses are reduced across processes, and only the first process (`trainer.is_global_zero`) writes
+the run directory, prints, and returns the metrics.
+
 The validation loss is the mean cross-entropy (nats per character) over the whole validation text
-cut into back-to-back windows of `maxlen` characters, every position predicted (`data.val_batches`),
+cut into back-to-back windows of `maxlen` characters, every position predicted (`datamodule.val_batches`),
 so it depends neither on `train.step`, the batch size nor `train.objective`: all runs compare directly.
 `val_loss_stateful` reads the validation text once, carrying the LSTM's state, so each character is
 predicted from all the text before it. It is a sequential pass (seconds on Shakespeare), so it is
@@ -20,6 +25,7 @@ import io
 import json
 import logging
 import math
+import os
 import shutil
 import time
 import warnings
@@ -35,10 +41,11 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMon
 from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
-from lightning.pytorch.utilities.exceptions import SIGTERMException
+from lightning.pytorch.utilities.exceptions import MisconfigurationException, SIGTERMException
 
 from charlm.config import Model, Train
-from charlm.data import CharDataset, batches, load_split, load_vocab, n_windows, stream_batches, val_batches
+from charlm.data import highest_code, load_split, load_vocab, n_windows
+from charlm.datamodule import CharDataModule
 from charlm.errors import CharlmError
 from charlm.files import atomic_path, copy_dir, shown, write_json
 from charlm.model import LitCharRNN, WarmupStableDecay
@@ -71,18 +78,27 @@ class RunDir:
         self.last = self.checkpoints / "last.ckpt"
         self._fingerprint, self._log_copy = self.path / "fingerprint.json", self.path / "log"
 
+    def resumable(self, fingerprint: dict[str, Any], resume: bool = True) -> Path | None:
+        """last.ckpt of an interrupted run with the same fingerprint, else None; changes nothing, so every
+        process of a distributed run can ask while the first one clears the directory."""
+        try:
+            same = json.loads(self._fingerprint.read_text()) == fingerprint
+        except (OSError, ValueError):  # no run, or one being cleared
+            return None
+        return self.last if resume and same and self.last.is_file() else None
+
     def start(self, fingerprint: dict[str, Any], resume: bool = True) -> Path | None:
         """last.ckpt of an interrupted run with the same fingerprint, else None (and the old run is cleared)."""
         if self.last.is_file() and self._fingerprint.is_file():
-            before = json.loads(self._fingerprint.read_text())
-            if not resume:
-                print("train: train.resume is false: starting fresh")
-            elif before == fingerprint:
+            if self.resumable(fingerprint, resume):
                 print(f"train: resuming the interrupted run from {self.last}")
                 if self.log_dir and self._log_copy.is_dir():
                     copy_dir(self._log_copy, self.log_dir)
                 return self.last
+            if not resume:
+                print("train: train.resume is false: starting fresh")
             else:
+                before = json.loads(self._fingerprint.read_text())
                 changed = sorted(k for k in fingerprint if before.get(k) != fingerprint[k])
                 print(f"train: starting fresh: {', '.join(changed)} changed since the interrupted run")
         shutil.rmtree(self.path, ignore_errors=True)
@@ -100,11 +116,15 @@ class RunDir:
 
 def fingerprint(model: Model, train: Train, seed: int, data_dir: Path) -> dict[str, Any]:
     """What a run depends on: resuming is only safe when all of it is unchanged."""
-    data = {name: hashlib.sha256((Path(data_dir) / name).read_bytes()).hexdigest()
-            for name in ("vocab.json", "train.npy", "val.npy")}
+    data = {name: sha256(Path(data_dir) / name) for name in ("vocab.json", "train.npy", "val.npy")}
     caps = ("resume", "max_time") if train.schedule == "cosine" else ("resume", "max_epochs", "max_time")
-    knobs = {k: v for k, v in asdict(train).items() if k not in caps}  # cosine spans max_epochs: part of the run
+    knobs = {k: v for k, v in asdict(train).items() if k not in (*caps, "threads")}  # cosine spans max_epochs
     return {"model": asdict(model), "train": knobs, "seed": seed, "data": data}
+
+
+def sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()  # in chunks: a split may be larger than memory
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -121,7 +141,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 class History(Callback):
     """Every validation's results, the time and windows of training proper (validation not counted),
-    and, on Ctrl-C or SIGTERM, a resumable checkpoint."""
+    and, on Ctrl-C or SIGTERM, a resumable checkpoint. In a distributed run each process counts its own
+    windows (`by_process`, gathered at the end); the first process keeps the log and the clock."""
 
     def __init__(self, run: RunDir) -> None:
         self.run = run
@@ -130,14 +151,17 @@ class History(Callback):
         self.windows = 0
         self.predictions = 0  # characters predicted: windows x maxlen with the "every" objective
         self.resumed_after = 0.0  # epochs trained before this process took over
+        self.by_process: list[int] = []
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         self.clock.start()  # also after a mid-epoch resume, where Lightning skips on_train_epoch_start
-        print(f"train: training from epoch {trainer.current_epoch + 1}, {trainer.num_training_batches:,} batches"
-              " per epoch", flush=True)
+        processes = f" in each of {trainer.world_size} processes" if trainer.world_size > 1 else ""
+        say(trainer, f"train: training from epoch {trainer.current_epoch + 1}, {trainer.num_training_batches:,}"
+                     f" batches per epoch{processes}")
 
     def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        self.run.keep_log()  # the log as of the last checkpoint, for a resume (now with last epoch's train row)
+        if trainer.is_global_zero:
+            self.run.keep_log()  # the log as of the last checkpoint, for a resume (now with last epoch's train row)
         self.clock.start()
 
     def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, outputs: Any, batch: Any,
@@ -157,7 +181,11 @@ class History(Callback):
 
     def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         self.clock.stop()
-        self.run.keep_log()
+        if trainer.is_global_zero:
+            self.run.keep_log()
+
+    def on_train_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.by_process = trainer.strategy.all_gather(torch.tensor(self.windows)).reshape(-1).tolist()
 
     def state_dict(self) -> dict[str, Any]:
         return {"validations": self.validations, "train_seconds": self.clock.seconds, "windows": self.windows,
@@ -170,12 +198,19 @@ class History(Callback):
 
     def on_exception(self, trainer: L.Trainer, module: L.LightningModule, exception: BaseException) -> None:
         """Ctrl-C or SIGTERM: keep what was learnt so far in last.ckpt for the next run to resume from."""
-        if isinstance(exception, (KeyboardInterrupt, SIGTERMException)):
-            self.clock.stop()
-            trainer.save_checkpoint(self.run.last)
+        if isinstance(exception, (KeyboardInterrupt, SIGTERMException)) and trainer.is_global_zero:
+            self.clock.stop()  # the other processes may be gone: the first one saves without waiting for them
+            checkpoint = trainer._checkpoint_connector.dump_checkpoint()
+            trainer.strategy.checkpoint_io.save_checkpoint(checkpoint, self.run.last)
             self.run.keep_log()
             print(f"\ntrain: interrupted in epoch {trainer.current_epoch + 1}; saved a resumable checkpoint, "
-                  "run `dvc repro` again to continue")
+                  "run `dvc repro` again to continue", flush=True)
+
+
+def say(trainer: L.Trainer, line: str) -> None:
+    """A line for the user from the first process only (each process runs the callbacks)."""
+    if trainer.is_global_zero:
+        print(line, flush=True)
 
 
 def epochs_done(trainer: L.Trainer) -> float:
@@ -194,10 +229,11 @@ class ReportingCheckpoint(ModelCheckpoint):
 
     def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         super().on_validation_end(trainer, module)
-        self.run.keep_log()
+        if trainer.is_global_zero:
+            self.run.keep_log()
         if "val_loss" in trainer.callback_metrics:
-            print(f"\ntrain: epoch {epochs_done(trainer):g} val_loss {float(trainer.callback_metrics['val_loss']):.4f},"
-                  f" checkpoint in {shown(self.last_model_path)}", flush=True)
+            say(trainer, f"\ntrain: epoch {epochs_done(trainer):g} val_loss"
+                         f" {float(trainer.callback_metrics['val_loss']):.4f}, checkpoint in {shown(self.last_model_path)}")
 
 
 class Budget(Callback):
@@ -207,7 +243,8 @@ class Budget(Callback):
     (`max_time`, else `max_epochs`). The decay lasts decay / (1 - decay) times the steps before it, so
     at an even pace it ends within the budget, and the run can be repeated exactly with the
     `decay_start` it reports. `clock` is read once per training batch; a test passes one that counts
-    batches instead of seconds."""
+    batches instead of seconds. In a distributed run the first process's clock decides for all (they
+    must stop, and change their learning rate, at the same step)."""
 
     def __init__(self, cfg: Train, clock: Callable[[], float] = time.monotonic) -> None:
         self.cfg, self.clock = cfg, clock
@@ -233,7 +270,7 @@ class Budget(Callback):
             return
         schedule.start, schedule.steps = start, self.length(start)
         self.decay_reason = reason
-        print(f"\ntrain: learning rate decays from step {start:,} over {schedule.steps:,} steps ({reason})", flush=True)
+        say(trainer, f"\ntrain: learning rate decays from step {start:,} over {schedule.steps:,} steps ({reason})")
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         self.since, self.seconds = self.clock(), self.spent
@@ -246,7 +283,7 @@ class Budget(Callback):
     def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
         step = trainer.global_step
-        self.seconds = self.spent + self.clock() - self.since
+        self.seconds = trainer.strategy.broadcast(self.spent + self.clock() - self.since)
         if self.limit is not None and self.seconds >= self.limit:
             trainer.should_stop, self.timed_out = True, True
         if self.limit is not None and self.seconds >= 0.95 * (1 - self.cfg.decay) * self.limit:
@@ -288,28 +325,51 @@ def quiet_lightning() -> Iterator[None]:
         log.removeFilter(_no_tip)
 
 
-def precision(setting: str) -> str:
-    """Lightning's precision for `train.precision`: `auto` is bf16-mixed where oneDNN computes bfloat16
-    natively (AVX-512 BF16 or AMX; measured 1.45x fp32 in the bench), else 32-true."""
-    native = torch.cuda.is_available() or torch.ops.mkldnn._is_mkldnn_bf16_supported()
-    if setting == "auto":
+def precision(cfg: Train) -> str:
+    """Lightning's precision for `train.precision`: `auto` is bf16-mixed where the device computes bfloat16
+    natively (a GPU that has it; a CPU with AVX-512 BF16 or AMX: measured 1.45x fp32 in the bench), else 32-true."""
+    gpu = cfg.accelerator == "gpu" or (cfg.accelerator == "auto" and torch.cuda.is_available())
+    native = torch.cuda.is_bf16_supported() if gpu else torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    if cfg.precision == "auto":
         return "bf16-mixed" if native else "32-true"
-    if setting == "bf16-mixed" and not native:
-        raise CharlmError("train.precision=bf16-mixed needs a CPU with AVX-512 BF16 or AMX (oneDNN has no bfloat16"
-                          " LSTM on this one): use 32-true or auto")
-    return setting
+    if cfg.precision == "bf16-mixed" and not native:
+        where = "a GPU with bfloat16" if gpu else "a CPU with AVX-512 BF16 or AMX (oneDNN has no bfloat16 LSTM on this one)"
+        raise CharlmError(f"train.precision=bf16-mixed needs {where}: use 32-true or auto")
+    return cfg.precision
+
+
+def trainer_for(cfg: Train, callbacks: list[Callback], progress: bool) -> L.Trainer:
+    try:
+        return L.Trainer(
+            accelerator=cfg.accelerator, devices=cfg.devices, num_nodes=cfg.num_nodes, strategy=cfg.strategy,
+            use_distributed_sampler=False,  # CharDataModule shards the windows itself
+            deterministic=True, logger=False, callbacks=callbacks, max_epochs=cfg.max_epochs or -1,
+            val_check_interval=cfg.val_check_interval, gradient_clip_val=cfg.grad_clip, num_sanity_val_steps=0,
+            enable_progress_bar=progress, precision=precision(cfg), plugins=[AtomicCheckpointIO()],
+        )
+    except MisconfigurationException as e:  # e.g. accelerator gpu on a machine without one
+        raise CharlmError(f"train.accelerator={cfg.accelerator}, train.devices={cfg.devices}: {e}") from None
+
+
+def use_threads(threads: int | None) -> None:
+    """`train.threads`: torch's threads in each process; OMP_NUM_THREADS carries the number to the processes
+    DDP starts (and keeps Lightning from choosing). None: torch's default, the cores, which Lightning divides
+    among the processes DDP starts on a machine."""
+    if threads:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        torch.set_num_threads(threads)
 
 
 def check_data(data_dir: Path, maxlen: int) -> int:
-    """Refuse missing data, or splits too short for one window (maxlen inputs and a target); the
-    validation split's length."""
+    """Refuse missing data, codes outside the vocabulary, or splits too short for one window (maxlen
+    inputs and a target); the validation split's length."""
     vocab = load_vocab(data_dir)
-    splits = {"training": load_split(data_dir, "train"), "validation": load_split(data_dir, "val")}
-    for name, codes in splits.items():
-        if len(codes) and int(codes.max()) >= len(vocab):
-            raise CharlmError(f"the {name} split has character codes up to {int(codes.max())} but the vocabulary"
+    lengths = {}
+    for name, split in (("training", "train"), ("validation", "val")):
+        lengths[name] = len(load_split(data_dir, split))
+        if (highest := highest_code(data_dir, split)) >= len(vocab):
+            raise CharlmError(f"the {name} split has character codes up to {highest} but the vocabulary"
                               f" has {len(vocab)} characters: rerun the prepare stage (dvc repro -f prepare)")
-    lengths = {name: len(codes) for name, codes in splits.items()}
     for name, n in lengths.items():
         if n < maxlen + 1:
             raise CharlmError(f"the {name} split has {n:,} characters; model.maxlen={maxlen} needs at least"
@@ -317,19 +377,19 @@ def check_data(data_dir: Path, maxlen: int) -> int:
     return lengths["validation"]
 
 
-def fit(model_cfg: Model, train_cfg: Train, seed: int, data_dir: Path, run: RunDir, resume_from: Path | None = None,
-        logger: Logger | bool = False, progress: bool = True, clock: Callable[[], float] = time.monotonic,
-        ) -> tuple[Path, dict[str, Any]]:
-    """Train in `run` (from `resume_from` if given); the best checkpoint's path and the run's metrics.
+def fit(model_cfg: Model, train_cfg: Train, seed: int, data_dir: Path, run: RunDir,
+        logger: Callable[[bool], Logger] | None = None, progress: bool = True,
+        clock: Callable[[], float] = time.monotonic) -> tuple[Path, dict[str, Any]] | None:
+    """Train in `run`, resuming its interrupted run if params and data are unchanged; the best checkpoint's
+    path and the run's metrics. In a distributed run only the first process returns them (the others
+    return None: one process writes outputs). `logger(resumed)` makes the logger once that is known;
     `clock` measures the time budget (a test passes one that counts steps)."""
     L.seed_everything(seed, workers=True, verbose=False)
-    mixed = precision(train_cfg.precision)
+    use_threads(train_cfg.threads)
     idx2char = load_vocab(data_dir)
     val_chars = check_data(data_dir, model_cfg.maxlen)
-    step = model_cfg.maxlen if train_cfg.carry_state else train_cfg.step  # streams read windows back to back
-    train_set = CharDataset(data_dir, model_cfg.maxlen, step, split="train", objective=train_cfg.objective)
-    train_batches = (stream_batches(train_set, train_cfg.batch_size) if train_cfg.carry_state
-                     else batches(train_set, train_cfg.batch_size, shuffle=True))
+    data = CharDataModule(data_dir, model_cfg.maxlen, train_cfg.step, train_cfg.batch_size, train_cfg.objective,
+                          train_cfg.carry_state, seed)
     model = LitCharRNN(len(idx2char), lr=train_cfg.lr, schedule=train_cfg.schedule, warmup=train_cfg.warmup,
                        weight_decay=train_cfg.weight_decay, carry_state=train_cfg.carry_state, vocab=idx2char,
                        **asdict(model_cfg))
@@ -342,20 +402,24 @@ def fit(model_cfg: Model, train_cfg: Train, seed: int, data_dir: Path, run: RunD
         callbacks.append(LearningRateMonitor(logging_interval="step"))
     started = time.perf_counter()
     with quiet_lightning():
-        trainer = L.Trainer(
-            accelerator="auto", devices=1, deterministic=True, logger=logger, callbacks=callbacks,
-            max_epochs=train_cfg.max_epochs or -1, val_check_interval=train_cfg.val_check_interval,
-            log_every_n_steps=max(1, min(50, len(train_batches) // 4)),  # the lr curve
-            gradient_clip_val=train_cfg.grad_clip, num_sanity_val_steps=0, enable_progress_bar=progress,
-            precision=mixed,
-            use_distributed_sampler=False, plugins=[AtomicCheckpointIO()],
-        )
+        trainer = trainer_for(train_cfg, callbacks, progress)
+        per_process = len(data.train_set) // (train_cfg.batch_size * trainer.world_size)
+        trainer.log_every_n_steps = max(1, min(50, per_process // 4))  # the lr curve
+        if len(data.train_set) < trainer.world_size:
+            raise CharlmError(f"{len(data.train_set)} training windows for {trainer.world_size} processes: use a longer"
+                              " corpus or fewer train.devices")
+        fp = fingerprint(model_cfg, train_cfg, seed, data_dir)  # every process decides; the first one clears
+        resume_from = run.start(fp, train_cfg.resume) if trainer.is_global_zero else run.resumable(fp, train_cfg.resume)
+        if logger:
+            trainer.logger = logger(resume_from is not None)
         try:
-            trainer.fit(model, train_batches, val_batches(data_dir, model_cfg.maxlen), ckpt_path=resume_from)
+            trainer.fit(model, datamodule=data, ckpt_path=resume_from)
         except SIGTERMException:
             raise CharlmError("terminated (SIGTERM) during training; run `dvc repro` again to resume") from None
     if not history.validations:
         raise CharlmError("training stopped before the first validation: raise train.max_time or train.max_epochs")
+    if not trainer.is_global_zero:
+        return None
     top = min(history.validations, key=lambda v: v["val_loss"])
     best_model = LitCharRNN.load_from_checkpoint(best.best_model_path, weights_only=True)
     stateful = best_model.stateful_loss(load_split(data_dir, "val"))
@@ -375,14 +439,18 @@ def fit(model_cfg: Model, train_cfg: Train, seed: int, data_dir: Path, run: RunD
         "decay_start_step": schedule.start if schedule else None,
         "decay_reason": budget.decay_reason,
         "final_lr": trainer.optimizers[0].param_groups[0]["lr"],
-        "precision": mixed,
+        "precision": trainer.precision,
         "resumed_after_epoch": history.resumed_after,
-        "train_windows": len(train_set),
+        "processes": trainer.world_size,
+        "threads_per_process": torch.get_num_threads(),
+        "train_windows": len(data.train_set),
+        "train_batches_per_epoch": trainer.num_training_batches,  # per process
+        "windows_by_process": history.by_process,
         "val_predictions": n_windows(val_chars, model_cfg.maxlen, model_cfg.maxlen) * model_cfg.maxlen,
         "train_seconds": round(history.clock.seconds, 1),
         "wall_seconds": round(time.perf_counter() - started, 1),
-        "windows_per_second": round(history.windows / seconds),
-        "predicted_chars_per_second": round(history.predictions / seconds),
+        "windows_per_second": round(sum(history.by_process) / seconds),
+        "predicted_chars_per_second": round(history.predictions * trainer.world_size / seconds),
     }
 
 

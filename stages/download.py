@@ -11,7 +11,7 @@ from pathlib import Path
 from charlm import config
 from charlm.corpus import download, is_url, resolve
 from charlm.errors import CharlmError, cli
-from charlm.files import atomic_dir, atomic_write, write_json
+from charlm.files import atomic_dir, write_json
 
 BOOKS = Path("data/books")
 OUT = Path("data/raw")
@@ -29,9 +29,8 @@ def check_local(cfg: config.Corpus) -> None:
 def main() -> None:
     cfg = config.load("corpus")
     check_local(cfg)
-    text, provenance = download(cfg)
-    with atomic_dir(OUT) as out:
-        atomic_write(out / "corpus.txt", text)
+    with atomic_dir(OUT) as out:  # the corpus streams to disk: a source of any size is never held in memory
+        provenance = download(cfg, out / "corpus.txt")
         write_json(out / "provenance.json", provenance)
     print(f"download: {provenance['characters']:,} characters from {cfg.source}")
 

@@ -2,13 +2,16 @@
 
     -> data/prepared/{vocab.json, train.npy, val.npy, preview.txt, char_counts.csv}
     -> metrics/prepare.json, plots/char_frequency.png
+
+Two passes over the corpus on disk, a chunk at a time (count, then encode and write), so a corpus
+larger than memory prepares in a few chunks of it.
 """
 
 from pathlib import Path
 
 from charlm import config
 from charlm.charstats import char_counts, plot_frequency, report
-from charlm.data import prepare, save_prepared
+from charlm.data import check_split, count_chars, save_splits, save_vocab
 from charlm.errors import CharlmError, cli
 from charlm.files import atomic_dir, atomic_path, atomic_write, write_json
 
@@ -23,21 +26,24 @@ def main() -> None:
     cfg = config.load("prepare")
     if not CORPUS.is_file():
         raise CharlmError(f"{CORPUS} not found: run the download stage first (dvc repro download)")
-    text = CORPUS.read_text(encoding="utf-8")
-    idx2char, train, val = prepare(text, cfg.val_fraction)
-    counts = char_counts([train, val], idx2char)
+    idx2char, occurrences = count_chars(CORPUS)
+    n_train, n_val = check_split(int(occurrences.sum()), cfg.val_fraction)
+    counts = char_counts(occurrences, idx2char)
+    with open(CORPUS, encoding="utf-8") as f:
+        preview = f.read(PREVIEW_CHARS)
 
-    stats = {"characters": len(text), "vocab_size": len(idx2char), "train_characters": len(train),
-             "val_characters": len(val), "rare_characters": int((counts["count"] < cfg.rare_below).sum())}
+    stats = {"characters": n_train + n_val, "vocab_size": len(idx2char), "train_characters": n_train,
+             "val_characters": n_val, "rare_characters": int((counts["count"] < cfg.rare_below).sum())}
 
     # the outputs change together, once all are written: a full disk half-way leaves the old ones
     with atomic_dir(OUT) as out, atomic_path(FREQ_PNG) as png, atomic_path(METRICS) as metrics:
-        save_prepared(out, idx2char, train, val)
-        atomic_write(out / "preview.txt", text[:PREVIEW_CHARS])
+        save_splits(CORPUS, out, idx2char, n_train, n_val)
+        save_vocab(out, idx2char)
+        atomic_write(out / "preview.txt", preview)
         counts.to_csv(out / "char_counts.csv", index=False)
         plot_frequency(counts, cfg.rare_below, png)
         write_json(metrics, stats)
-    print(text[:PREVIEW_CHARS])
+    print(preview)
     print("-" * 60)
     print(", ".join(f"{k}={v:,}" for k, v in stats.items()))
     print(report(counts, cfg.rare_below))

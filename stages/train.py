@@ -1,9 +1,11 @@
 """Stage train: data/prepared -> LitCharRNN -> models/best.ckpt, metrics/train.json, dvclive/.
 
-The run works in models/run/ (git- and dvc-ignored): checkpoints after every epoch and a copy of
+The run works in models/run/ (git- and dvc-ignored): checkpoints at every validation and a copy of
 the curves. `dvc repro` deletes this stage's outputs before running it, but not models/run/, so
 after Ctrl-C, SIGTERM or a crash the next `dvc repro` resumes from models/run/checkpoints/last.ckpt
-when params and data are unchanged. The curves grow in dvclive/ while training runs.
+when params and data are unchanged. The curves grow in dvclive/ while training runs. With
+train.devices > 1 (DDP) Lightning starts this script once more per extra process: every process
+trains, only the first writes checkpoints, curves and outputs.
 """
 
 import shutil
@@ -14,7 +16,7 @@ from dvclive.lightning import DVCLiveLogger
 from charlm import config
 from charlm.errors import cli
 from charlm.files import atomic_path, write_json
-from charlm.training import RunDir, check_data, fingerprint, fit
+from charlm.training import RunDir, fit
 
 DATA = Path("data/prepared")
 RUN = Path("models/run")
@@ -25,17 +27,21 @@ METRICS = Path("metrics/train.json")
 
 def main() -> None:
     seed, model_cfg, train_cfg = config.load("seed", "model", "train")
-    check_data(DATA, model_cfg.maxlen)  # before touching the run directory
     run = RunDir(RUN, log_dir=LIVE)
-    resume_from = run.start(fingerprint(model_cfg, train_cfg, seed, DATA), resume=train_cfg.resume)
-    # DVCLive must not touch dvc.yaml nor start experiments itself: dvc.yaml declares the plots
-    logger = DVCLiveLogger(dir=str(LIVE), dvcyaml=False, save_dvc_exp=False, resume=resume_from is not None)
-    best, metrics = fit(model_cfg, train_cfg, seed, DATA, run, resume_from, logger)
+    result = fit(model_cfg, train_cfg, seed, DATA, run, logger=live)
+    if result is None:  # another process of a distributed run: the first one writes the outputs
+        return
+    best, metrics = result
     with atomic_path(CHECKPOINT) as checkpoint, atomic_path(METRICS) as metrics_json:  # both or neither
         shutil.copyfile(best, checkpoint)
         write_json(metrics_json, metrics)
     run.finish()
     print("train: " + ", ".join(f"{k}={v}" for k, v in metrics.items()))
+
+
+def live(resumed: bool) -> DVCLiveLogger:
+    """DVCLive must not touch dvc.yaml nor start experiments itself: dvc.yaml declares the plots."""
+    return DVCLiveLogger(dir=str(LIVE), dvcyaml=False, save_dvc_exp=False, resume=resumed)
 
 
 if __name__ == "__main__":

@@ -135,6 +135,13 @@ TINY = {
 }
 
 
+def ddp(processes: int) -> dict[str, object]:
+    """Params for training in `processes` CPU processes under Lightning's DDP (gloo), one torch thread each."""
+    if processes == 1:
+        return {}
+    return {"train.devices": processes, "train.strategy": "ddp", "train.accelerator": "cpu", "train.threads": 1}
+
+
 def project_params(overrides: dict[str, Any]) -> dict[str, Any]:
     """The project's params.yaml as a dict, with dotted keys overridden."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())

@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT, make_text, tiny
 
 from charlm.data import prepare, save_prepared
-from charlm.training import RunDir, fingerprint, fit
+from charlm.training import RunDir, fit
 
 CHARLM = Path(sys.executable).parent / "charlm"  # the console script pip installed beside this interpreter
 
@@ -21,7 +21,6 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     save_prepared(root / "prepared", *prepare(make_text(300), 0.1))
     model_cfg, train_cfg = tiny("model"), tiny("train")
     run = RunDir(root / "run")
-    run.start(fingerprint(model_cfg, train_cfg, 1, root / "prepared"))
     best, _ = fit(model_cfg, train_cfg, 1, root / "prepared", run, progress=False)
     return best
 

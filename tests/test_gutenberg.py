@@ -6,9 +6,9 @@ import json
 
 import pytest
 from conftest import Route, corpus, run_stage, write_params
+from test_download import fetch, refused
 
-from charlm.corpus import bytes_to_text, clean, download, strip_gutenberg
-from charlm.errors import CharlmError
+from charlm.corpus import clean
 
 BODY = "CHAPTER I.\n\nIt is a truth universally acknowledged.\n"
 BOTH_MARKERS = (
@@ -49,8 +49,8 @@ def cfg(server, source, **extra):
 
 @pytest.mark.parametrize("book, header_lines, footer_lines", [(11, 5, 3), (12, 0, 2), (14, 5, 3), (15, 3, 1)],
                          ids=["both-markers-crlf", "end-marker-only", "bom", "small-print"])
-def test_gutenberg_books_are_cleaned_exactly(books, book, header_lines, footer_lines):
-    text, prov = download(cfg(books, f"gutenberg:{book}"))
+def test_gutenberg_books_are_cleaned_exactly(books, tmp_path, book, header_lines, footer_lines):
+    text, prov = fetch(cfg(books, f"gutenberg:{book}"), tmp_path)
     assert text == BODY
     assert prov["url"] == books.url(f"/cache/epub/{book}/pg{book}.txt")
     assert prov["encoding"] == "utf-8"
@@ -59,51 +59,54 @@ def test_gutenberg_books_are_cleaned_exactly(books, book, header_lines, footer_l
     assert prov["stripped"]["characters"] > 0
 
 
-def test_latin1_book_is_decoded_and_recorded(books):
-    text, prov = download(cfg(books, "gutenberg:13"))
+def test_latin1_book_is_decoded_and_recorded(books, tmp_path):
+    text, prov = fetch(cfg(books, "gutenberg:13"), tmp_path)
     assert text == FRENCH
     assert prov["encoding"] == "iso8859-1"
 
 
-def test_cp1252_punctuation_is_decoded():
-    raw = "\u201cWell,\u201d said he \u2014 \u2018aye\u2019.\n".encode("cp1252")
-    assert bytes_to_text(raw, "x") == ("\u201cWell,\u201d said he \u2014 \u2018aye\u2019.\n", "cp1252")
-
-
-def test_utf16_with_bom():
-    assert bytes_to_text("héllo\n".encode("utf-16"), "x") == ("héllo\n", "utf-16")
+@pytest.mark.parametrize("text, raw, encoding", [
+    ("\u201cWell,\u201d said he \u2014 \u2018aye\u2019.\n", "cp1252", "cp1252"),  # Windows punctuation in 0x80-0x9f
+    ("héllo\n", "utf-16", "utf-16"),  # with BOM
+    ("Character set encoding: ISO-8859-15\nprix : 5 \u20ac\n", "iso-8859-15", "iso8859-15"),  # declared; 0xa4 = €
+    ("Character set encoding: ASCII\nna\u00efve\n", "latin-1", "iso8859-1"),  # declared, but wrong
+], ids=["cp1252", "utf-16", "declared", "declared-wrongly"])
+def test_encodings_are_detected(tmp_path, text, raw, encoding):
+    (tmp_path / "book.txt").write_bytes(text.encode(raw))
+    decoded, prov = fetch(corpus(str(tmp_path / "book.txt")), tmp_path)
+    assert (decoded, prov["encoding"]) == (text, encoding)
 
 
 @pytest.mark.parametrize("book", [16, 17], ids=["content-type", "sniffed"])
-def test_html_page_is_refused(books, book):
-    with pytest.raises(CharlmError, match="returned an HTML page"):
-        download(cfg(books, f"gutenberg:{book}"))
+def test_html_page_is_refused(books, tmp_path, book):
+    refused(cfg(books, f"gutenberg:{book}"), tmp_path, "returned an HTML page")
 
 
-def test_unknown_gutenberg_id_says_so(books):
-    with pytest.raises(CharlmError, match=r"HTTP 404 .*pg99999\.txt: Project Gutenberg book 99999 does not exist"):
-        download(cfg(books, "gutenberg:99999"))
+def test_unknown_gutenberg_id_says_so(books, tmp_path):
+    refused(cfg(books, "gutenberg:99999"), tmp_path,
+            r"HTTP 404 .*pg99999\.txt: Project Gutenberg book 99999 does not exist")
 
 
-def test_server_errors_are_retried(books):
-    text, _ = download(cfg(books, books.url("/flaky.txt")))
+def test_server_errors_are_retried(books, tmp_path):
+    text, _ = fetch(cfg(books, books.url("/flaky.txt")), tmp_path)
     assert text == "worth the wait\n" and books.routes["/flaky.txt"].hits == 3
     books.routes["/flaky.txt"].hits = 0
-    with pytest.raises(CharlmError, match="HTTP 503"):
-        download(cfg(books, books.url("/flaky.txt"), retries=1))
+    refused(cfg(books, books.url("/flaky.txt"), retries=1), tmp_path, "HTTP 503")
 
 
-def test_file_without_markers_is_kept_whole():
+def test_file_without_markers_is_kept_whole(tmp_path):
     text = "No boilerplate here.\nJust text.\n"
-    assert strip_gutenberg(text) == (text, {"header_lines": 0, "footer_lines": 0, "characters": 0})
+    (tmp_path / "book.txt").write_text(text)
+    kept, prov = fetch(corpus(str(tmp_path / "book.txt"), strip_gutenberg=True), tmp_path)
+    assert (kept, prov["stripped"]) == (text, {"header_lines": 0, "footer_lines": 0, "characters": 0})
 
 
 def test_stripping_is_switchable(books, tmp_path):
     path = tmp_path / "book.txt"
     path.write_text(BOTH_MARKERS)
-    assert download(corpus(str(path)))[0] == BOTH_MARKERS  # off by default for local files
-    assert download(corpus(str(path), strip_gutenberg=True))[0] == BODY
-    assert download(cfg(books, "gutenberg:11", strip_gutenberg=False))[0] == BOTH_MARKERS
+    assert fetch(corpus(str(path)), tmp_path)[0] == BOTH_MARKERS  # off by default for local files
+    assert fetch(corpus(str(path), strip_gutenberg=True), tmp_path)[0] == BODY
+    assert fetch(cfg(books, "gutenberg:11", strip_gutenberg=False), tmp_path)[0] == BOTH_MARKERS
 
 
 def test_control_characters_and_normalisation():
@@ -117,7 +120,7 @@ def test_control_characters_and_normalisation():
 def test_several_sources_make_one_corpus(books, tmp_path):
     local = tmp_path / "extra.txt"
     local.write_text("The end.")
-    text, prov = download(cfg(books, ["gutenberg:11", "gutenberg:13", str(local)]))
+    text, prov = fetch(cfg(books, ["gutenberg:11", "gutenberg:13", str(local)]), tmp_path)
     assert text == BODY + "\n" + FRENCH + "\n" + "The end.\n"
     assert [s["source"] for s in prov["sources"]] == ["gutenberg:11", "gutenberg:13", str(local)]
     assert [s["encoding"] for s in prov["sources"]] == ["utf-8", "iso8859-1", "utf-8"]
@@ -125,36 +128,32 @@ def test_several_sources_make_one_corpus(books, tmp_path):
 
 
 def test_one_pin_per_source(books, tmp_path):
-    _, prov = download(cfg(books, "gutenberg:12"))
+    _, prov = fetch(cfg(books, "gutenberg:12"), tmp_path)
     good = prov["sha256"]
-    download(cfg(books, ["gutenberg:12", "gutenberg:12"], sha256=[good, ""]))
-    with pytest.raises(CharlmError, match="sha256 of gutenberg:12 is"):
-        download(cfg(books, ["gutenberg:12", "gutenberg:12"], sha256=["", "f" * 64]))
-    with pytest.raises(CharlmError, match="2 pins for 1 sources"):
-        download(cfg(books, "gutenberg:12", sha256=[good, good]))
+    fetch(cfg(books, ["gutenberg:12", "gutenberg:12"], sha256=[good, ""]), tmp_path)
+    refused(cfg(books, ["gutenberg:12", "gutenberg:12"], sha256=["", "f" * 64]), tmp_path,
+            "sha256 of gutenberg:12 is")  # after the first source was written: the corpus before stays
+    refused(cfg(books, "gutenberg:12", sha256=[good, good]), tmp_path, "2 pins for 1 sources")
 
 
 @pytest.mark.parametrize("source, message", [
     ("ftp://example.org/book.txt", "only http:// and https://"),
     ("gutenberg:abc", "a Gutenberg id is a number"),
 ])
-def test_bad_sources(source, message):
-    with pytest.raises(CharlmError, match=message):
-        download(corpus(source, gutenberg_url="http://127.0.0.1:9/{id}"))
+def test_bad_sources(tmp_path, source, message):
+    refused(corpus(source, gutenberg_url="http://127.0.0.1:9/{id}"), tmp_path, message)
 
 
 def test_binary_file_is_refused(tmp_path):
     path = tmp_path / "model.bin"
     path.write_bytes(bytes(range(256)) * 64)
-    with pytest.raises(CharlmError, match="looks like a binary file"):
-        download(corpus(str(path)))
+    refused(corpus(str(path)), tmp_path, "looks like a binary file")
 
 
 def test_nothing_left_after_stripping_is_refused(tmp_path):
     path = tmp_path / "empty-book.txt"
     path.write_text("*** START OF THE PROJECT GUTENBERG EBOOK X ***\n\n*** END OF THE PROJECT GUTENBERG EBOOK X ***\n")
-    with pytest.raises(CharlmError, match="no text after removing the Gutenberg header"):
-        download(corpus(str(path), strip_gutenberg=True))
+    refused(corpus(str(path), strip_gutenberg=True), tmp_path, "no text after removing the Gutenberg header")
 
 
 def test_stage_records_provenance_of_a_gutenberg_book(books, tmp_path):

@@ -13,19 +13,19 @@ import torch.nn.functional as F
 from conftest import tiny
 from dvclive.lightning import DVCLiveLogger
 
-from charlm.data import CharDataset, load_split, load_vocab, stream_batches, val_batches
+from charlm.data import CharDataset, load_split, load_vocab
+from charlm.datamodule import stream_batches, val_batches
 from charlm.errors import CharlmError
 from charlm.model import LitCharRNN, lr_factor
 from charlm.model_step import load_checkpoint
-from charlm.training import RunDir, fingerprint, fit
+from charlm.training import RunDir, fit
 
 
 def train(prepared_dir: Path, out: Path, seed: int = 1, log: bool = False, clock=time.monotonic, **overrides):
     """fit() as the train stage calls it: a fresh run directory, the tiny model; (best.ckpt, metrics)."""
     model_cfg, train_cfg = tiny("model"), tiny("train", **overrides)
     run = RunDir(out / "run")
-    run.start(fingerprint(model_cfg, train_cfg, seed, prepared_dir))
-    logger = DVCLiveLogger(dir=str(out / "dvclive"), dvcyaml=False, save_dvc_exp=False) if log else False
+    logger = (lambda resumed: DVCLiveLogger(dir=str(out / "dvclive"), dvcyaml=False, save_dvc_exp=False)) if log else None
     return fit(model_cfg, train_cfg, seed, prepared_dir, run, logger=logger, progress=False, clock=clock)
 
 

@@ -32,7 +32,9 @@ def test_project_params_are_valid_and_complete():
         ("train.max_epochs", 0), ("sample.temperatures", [0]), ("sample.temperatures", []),
         ("sample.temperatures", [1.0, 1.0]), ("sample.temperatures", [[0.5], 1]), ("sample.length", 0),
         ("corpus.sha256", "abc"), ("seed", 1.5), ("train.batch_size", True), ("corpus.strip_gutenberg", 1),
-        ("train.lr", float("nan")),
+        ("train.lr", float("nan")), ("train.val_check_interval", 1.5), ("train.val_check_interval", 0),
+        ("train.devices", 0), ("train.devices", "all"), ("train.strategy", "fsdp"), ("train.accelerator", "tpu"),
+        ("train.num_nodes", 0), ("train.threads", 0),
     ],
 )
 def test_invalid_values_name_the_key(key, value):
@@ -62,7 +64,7 @@ def test_missing_key_and_broken_yaml(tmp_path):
 def test_unknown_key_is_refused():
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["train"]["learning_rate"] = 0.1
-    with pytest.raises(CharlmError, match=r"unknown key 'train.learning_rate'; train has batch_size, carry_state, decay, decay_patience, "):
+    with pytest.raises(CharlmError, match=r"unknown key 'train.learning_rate'; train has accelerator, batch_size, carry_state, decay, decay_patience, "):
         config.section(params, "train")
 
 

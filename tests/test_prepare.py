@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import run_stage, write_params
+from conftest import make_text, run_stage, write_params
 
-from charlm.data import CharDataset, code_dtype, decode, encode, load_vocab, prepare
+from charlm.data import (
+    CharDataset,
+    check_split,
+    code_dtype,
+    count_chars,
+    decode,
+    encode,
+    load_split,
+    load_vocab,
+    prepare,
+    save_splits,
+)
 from charlm.errors import CharlmError
 
 
@@ -29,6 +43,46 @@ def test_large_vocabulary_uses_a_wider_type():
     codes = encode(text, idx2char)
     assert code_dtype(300) == codes.dtype == np.int16
     assert decode(codes, idx2char) == text
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("text", [
+    make_text(40) + "Hwæt! \U0001F600 ἐν ἀρχῇ\n",  # 1-byte codes; an astral character
+    make_text(20) + "".join(map(chr, range(0x4E00, 0x4E00 + 300))) + "\n",  # over 256 symbols: 2-byte codes
+], ids=["uint8", "int16"])
+def test_prepare_streams_chunks_into_the_same_npy_files(tmp_path, monkeypatch, text):
+    """7 characters at a time: the vocabulary, the counts and the .npy files are what the whole text gives."""
+    monkeypatch.setattr("charlm.data.ENCODE_CHUNK", 7)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(text, encoding="utf-8")
+    idx2char, counts = count_chars(corpus)
+    assert idx2char == sorted(set(text)) and counts.tolist() == [text.count(c) for c in idx2char]
+    n_train, n_val = check_split(int(counts.sum()), 0.1)
+    save_splits(corpus, tmp_path, idx2char, n_train, n_val)
+    codes = encode(text, idx2char)
+    assert codes.dtype == code_dtype(len(idx2char))
+    assert (tmp_path / "train.npy").read_bytes() == npy_bytes(codes[:n_train])
+    assert (tmp_path / "val.npy").read_bytes() == npy_bytes(codes[n_train:])
+    assert n_val == round(0.1 * len(text))
+
+
+def test_splits_are_memory_mapped_copy_on_write(prepared_dir):
+    """The split stays on disk (mapped: Linux lists it in /proc/self/maps), torch gets a writable array
+    without a warning, and writing to it never reaches the file."""
+    path = prepared_dir / "train.npy"
+    before = path.read_bytes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        codes = load_split(prepared_dir, "train")
+    assert str(path) in Path("/proc/self/maps").read_text()
+    codes[:10] = 0
+    del codes
+    assert (prepared_dir / "train.npy").read_bytes() == before
 
 
 def test_split_is_contiguous_and_holds_out_the_end(tiny_text):
@@ -172,6 +226,17 @@ def test_stage_writes_artifacts_and_metrics(tmp_path, tiny_text):
     stats = json.loads((tmp_path / "metrics/prepare.json").read_text())
     assert stats["characters"] == len(tiny_text) and stats["vocab_size"] == len(set(tiny_text))
     assert (tmp_path / "plots/char_frequency.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_stage_refuses_a_corpus_that_is_not_utf8(tmp_path):
+    (tmp_path / "data/raw").mkdir(parents=True)
+    (tmp_path / "data/raw/corpus.txt").write_bytes(b"Hw\xe6t! " * 100)
+    write_params(tmp_path, {})
+    result = run_stage("prepare", tmp_path)
+    assert result.returncode == 1 and result.stderr.splitlines() == [
+        "error: data/raw/corpus.txt is not UTF-8 text (invalid continuation byte): rerun the download stage"
+        " (dvc repro -f download)"]
+    assert not (tmp_path / "data/prepared").exists()
 
 
 def test_stage_without_corpus_says_what_to_run(tmp_path):

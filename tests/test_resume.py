@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import DVC, TINY, copy_project, env_with_venv, init_repo, make_text, repro, write_params
+from conftest import DVC, TINY, copy_project, ddp, env_with_venv, init_repo, make_text, repro, write_params
 
 from charlm.training import RunDir
 
@@ -20,10 +20,12 @@ LAST = Path("models/run/checkpoints/last.ckpt")
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
+def repo(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    """A project whose training runs in `request.param` processes (1 unless a test says)."""
     copy_project(tmp_path)
     (tmp_path / "data/books/corpus.txt").write_text(make_text(600, seed=11))
-    write_params(tmp_path, {"corpus.source": "data/books/corpus.txt", **TINY, "train.max_epochs": EPOCHS})
+    write_params(tmp_path, {"corpus.source": "data/books/corpus.txt", **TINY, "train.max_epochs": EPOCHS,
+                            **ddp(getattr(request, "param", 1))})
     init_repo(tmp_path)
     return tmp_path
 
@@ -83,7 +85,8 @@ def resume_training(repo: Path) -> tuple[str, float]:
     return "".join(seen) + out, ended - started
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+@pytest.mark.parametrize("repo, sig", [(1, signal.SIGKILL), (1, signal.SIGINT), (2, signal.SIGINT)],
+                         ids=["SIGKILL", "SIGINT", "2-processes-SIGINT"], indirect=["repo"])
 def test_interrupted_training_resumes(repo, sig):
     epoch, first = interrupt_training(repo, sig)
     assert 1 <= epoch < EPOCHS

@@ -1,0 +1,131 @@
+"""The batches training and validation read, in one process or in each of several (Lightning DDP).
+
+    windows of the train split -> shuffled batches (carry_state 0) or streams of back-to-back windows
+    windows of the val split   -> back-to-back, every position scored, each window in one process only
+
+Lightning's DistributedSampler would wrap these samplers badly (they yield whole batches), so the
+trainer runs with `use_distributed_sampler=False` and the samplers shard by themselves: process r of
+w takes every w-th window of the shuffled order, or its own `batch_size` streams, so each process
+reads 1/w of the windows per epoch in as many batches as the others (DDP averages their gradients at
+every step). Validation windows are dealt out the same way, and `LitCharRNN` logs with
+`sync_dist=True`, whose mean is weighted by each process's count: the loss over the whole text.
+A sampler holds window indices as a tensor (8 bytes a window) or makes them per batch, never a list.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, Sampler
+
+from charlm.data import CharDataset
+
+EVAL_BATCH = 1024
+
+
+class ShuffledBatches(Sampler[torch.Tensor]):
+    """Batches of window indices in a new random order every epoch (from `seed` and the epoch, so a
+    resumed run reshuffles as the uninterrupted one did). Process `rank` of `world` takes every
+    `world`-th window of the order; the last partial batch is kept."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, rank: int = 0, world: int = 1) -> None:
+        self.n, self.batch_size, self.seed, self.rank, self.world = n, batch_size, seed, rank, world
+        self.per_process = n // world  # the same count in every process (up to world - 1 windows left out)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Called by Lightning at the start of every epoch."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return math.ceil(self.per_process / self.batch_size)
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        order = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed + self.epoch))
+        mine = order[self.rank : self.world * self.per_process : self.world]
+        yield from mine.split(self.batch_size)
+
+
+class StreamSampler(Sampler[list[int]]):
+    """Batches of window indices for `carry_state`: the windows (back to back) are cut into
+    `batch_size` x `world` streams of consecutive windows; process r owns streams r * batch_size
+    onwards, and its batch k holds window k of each of its streams, so row i of batch k + 1 continues
+    the text where row i of batch k ended (char-rnn's batches; the few windows left over are not
+    used). The order is fixed: what varies from epoch to epoch is only the state carried in."""
+
+    def __init__(self, n: int, batch_size: int, rank: int = 0, world: int = 1) -> None:
+        self.streams = max(1, min(batch_size, n // world))  # per process
+        self.per_stream = n // (self.streams * world)
+        self.first = rank * self.streams
+
+    def __len__(self) -> int:
+        return self.per_stream
+
+    def __iter__(self) -> Iterator[list[int]]:
+        starts = range(self.first * self.per_stream, (self.first + self.streams) * self.per_stream, self.per_stream)
+        for k in range(self.per_stream):
+            yield [s + k for s in starts]
+
+
+class DealtBatches(Sampler[torch.Tensor]):
+    """Windows in order, process `rank` of `world` taking every `world`-th: each window is scored once."""
+
+    def __init__(self, n: int, batch_size: int, rank: int = 0, world: int = 1) -> None:
+        self.mine = torch.arange(rank, n, world)
+        self.batch_size = batch_size
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.mine) / self.batch_size)
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        yield from self.mine.split(self.batch_size)
+
+
+def loader(dataset: CharDataset, sampler: Sampler) -> DataLoader:
+    """One DataLoader item = one batch gathered by CharDataset in a single indexing call."""
+    return DataLoader(dataset, sampler=sampler, batch_size=None)
+
+
+def batches(dataset: CharDataset, batch_size: int, seed: int = 0) -> DataLoader:
+    """Shuffled batches of the whole dataset in one process (the bench's and the tests' loop)."""
+    return loader(dataset, ShuffledBatches(len(dataset), batch_size, seed))
+
+
+def stream_batches(dataset: CharDataset, batch_size: int) -> DataLoader:
+    return loader(dataset, StreamSampler(len(dataset), batch_size))
+
+
+def val_dataset(data_dir: Path | str, maxlen: int) -> CharDataset:
+    """The validation text in back-to-back windows of `maxlen`, every position scored, so each
+    character is predicted once from 1 to `maxlen` characters of context (nanoGPT's definition)."""
+    return CharDataset(data_dir, maxlen, maxlen, split="val", objective="every")
+
+
+def val_batches(data_dir: Path | str, maxlen: int, rank: int = 0, world: int = 1) -> DataLoader:
+    dataset = val_dataset(data_dir, maxlen)
+    return loader(dataset, DealtBatches(len(dataset), EVAL_BATCH, rank, world))
+
+
+class CharDataModule(L.LightningDataModule):
+    """The train stage's data: its loaders are made once the trainer knows this process's rank."""
+
+    def __init__(self, data_dir: Path, maxlen: int, step: int, batch_size: int, objective: str,
+                 carry_state: float, seed: int) -> None:
+        super().__init__()
+        self.data_dir, self.maxlen, self.batch_size, self.carry_state, self.seed = \
+            Path(data_dir), maxlen, batch_size, carry_state, seed
+        step = maxlen if carry_state else step  # streams read the windows back to back
+        self.train_set = CharDataset(data_dir, maxlen, step, split="train", objective=objective)
+
+    def train_dataloader(self) -> DataLoader:
+        n, rank, world = len(self.train_set), self.trainer.global_rank, self.trainer.world_size
+        if self.carry_state:
+            return loader(self.train_set, StreamSampler(n, self.batch_size, rank, world))
+        return loader(self.train_set, ShuffledBatches(n, self.batch_size, self.seed, rank, world))
+
+    def val_dataloader(self) -> DataLoader:
+        return val_batches(self.data_dir, self.maxlen, self.trainer.global_rank, self.trainer.world_size)
