@@ -242,15 +242,17 @@ def bench_corpus_memory(megabytes: int, train_minutes: float = 1.0) -> dict[str,
     """Issue 13: a corpus larger than memory. The real download, prepare and train stages, each in its own
     fresh process, on a generated corpus (a local book in data/books/ of a temporary project) of 1 MB (tiny
     Shakespeare's size) and of `megabytes` MB; their peak RSS above the RSS after their imports: memory that
-    grows with the corpus shows as bytes/char, a few buffers as ~0. Train runs `train_minutes` on a
-    validation split of 0.1%; the pages of the memory-mapped splits it has read count as resident while
-    mapped (file-backed: the system can drop them, unlike the process's own allocations)."""
+    grows with the corpus shows as bytes/char, a few buffers as ~0. Train runs `train_minutes` with the same
+    100,000-character validation split for both (validation batches take memory of their own); the pages
+    of the memory-mapped splits it has read count as resident while mapped (file-backed: the system can
+    drop them, unlike the process's own allocations)."""
     block = corpus_text(1_000_000).encode()
     results: dict[str, Any] = {}
     for size in (1, megabytes):
         with tempfile.TemporaryDirectory(prefix="charlm-bench-") as tmp:
             book = Path(tmp) / BOOK
-            project(Path(tmp), {"corpus.max_bytes": 2 * size * 1_000_000 + len(block), "prepare.val_fraction": 0.001,
+            project(Path(tmp), {"corpus.max_bytes": 2 * size * 1_000_000 + len(block),
+                                "prepare.val_fraction": 0.1 / size,  # 100,000 characters: the same validation
                                 "train.max_time": train_minutes})
             with open(book, "wb") as f:
                 f.writelines(block for _ in range(max(1, size * 1_000_000 // len(block))))

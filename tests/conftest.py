@@ -234,6 +234,7 @@ def sh(repo: Path, *args: str) -> str:
 
 
 DVC = (sys.executable, "-m", "dvc")
+STAGES = ("download", "prepare", "train", "sample", "plot_softmax")
 
 
 def repro(repo: Path, *args: str) -> set[str]:

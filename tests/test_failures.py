@@ -9,8 +9,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from conftest import TINY, make_text, run_here, write_params
-from test_pipeline import STAGES
+from conftest import STAGES, TINY, make_text, run_here, write_params
 
 GOOD = {"corpus.source": "data/books/corpus.txt", **TINY}
 

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY, copy_project, init_repo, make_text, repro, write_params
-from test_pipeline import STAGES
+from conftest import STAGES, TINY, copy_project, init_repo, make_text, repro, write_params
 
 from charlm.data import decode
 

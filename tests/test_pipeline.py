@@ -12,11 +12,10 @@ import math
 from pathlib import Path
 
 import pytest
-from conftest import DVC, TINY, Route, copy_project, init_repo, make_text, repro, serve, sh, write_params
+from conftest import DVC, STAGES, TINY, Route, copy_project, init_repo, make_text, repro, serve, sh, write_params
 
 from charlm import LitCharRNN
 
-STAGES = ("download", "prepare", "train", "sample", "plot_softmax")
 OUTPUTS = ("data/raw/corpus.txt", "data/prepared/train.npy", "models/best.ckpt", "metrics/train.json",
            "dvclive/plots/metrics/val/loss.tsv", "data/samples/T1.0.txt", "metrics/sample.json",
            "plots/softmax_model.png")

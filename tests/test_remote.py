@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import DVC, TINY, copy_project, init_repo, make_text, repro, sh, write_params
-
-STAGES = {"download", "prepare", "train", "sample", "plot_softmax"}
+from conftest import DVC, STAGES, TINY, copy_project, init_repo, make_text, repro, sh, write_params
 
 
 def metrics(repo: Path) -> dict:
@@ -26,7 +24,7 @@ def test_pushed_run_is_pulled_into_a_fresh_clone_without_rerunning(tmp_path: Pat
     sh(origin, *DVC, "remote", "add", "-d", "shared", str(remote))
     sh(origin, "git", "commit", "-qm", "shared remote", ".dvc/config")
 
-    assert repro(origin) == STAGES
+    assert repro(origin) == set(STAGES)
     sh(origin, "git", "add", "dvc.lock", "metrics", "data/.gitignore", "plots/.gitignore")
     sh(origin, "git", "commit", "-qm", "run")
     assert sh(origin, "git", "status", "--porcelain") == ""  # the outputs are ignored, nothing else is left
