@@ -215,8 +215,16 @@ def highest_code(data_dir: Path | str, split: str) -> int:
     return highest
 
 
-def load_text(data_dir: Path | str, split: str) -> str:
-    return decode(load_split(data_dir, split), load_vocab(data_dir))
+def text_chunks(data_dir: Path | str, split: str) -> Iterator[str]:
+    """A split's text, ENCODE_CHUNK characters at a time: a split may be larger than memory."""
+    codes, idx2char = load_split(data_dir, split), load_vocab(data_dir)
+    for i in range(0, len(codes), ENCODE_CHUNK):
+        yield decode(codes[i : i + ENCODE_CHUNK], idx2char)
+
+
+def load_text(data_dir: Path | str, split: str, chars: int | None = None) -> str:
+    """A split's text, or its first `chars` characters."""
+    return decode(load_split(data_dir, split)[:chars], load_vocab(data_dir))
 
 
 class CharDataset(Dataset):

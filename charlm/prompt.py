@@ -9,6 +9,8 @@ import torch
 
 from charlm.errors import CharlmError
 
+PROMPT_SEARCH = 1 << 20  # characters of validation text read for default_prompt (a split may be larger than memory)
+
 
 def default_prompt(val_text: str, maxlen: int) -> str:
     """`maxlen` characters of validation text starting at a line start, so the sample starts cleanly."""

@@ -232,8 +232,9 @@ class ReportingCheckpoint(ModelCheckpoint):
         if trainer.is_global_zero:
             self.run.keep_log()
         if "val_loss" in trainer.callback_metrics:
-            say(trainer, f"\ntrain: epoch {epochs_done(trainer):g} val_loss"
-                         f" {float(trainer.callback_metrics['val_loss']):.4f}, checkpoint in {shown(self.last_model_path)}")
+            loss = float(trainer.callback_metrics["val_loss"])
+            say(trainer, f"\ntrain: epoch {epochs_done(trainer):g} val_loss {loss:.4f}, checkpoint in"
+                         f" {shown(self.last_model_path)}")
 
 
 class Budget(Callback):
@@ -333,7 +334,8 @@ def precision(cfg: Train) -> str:
     if cfg.precision == "auto":
         return "bf16-mixed" if native else "32-true"
     if cfg.precision == "bf16-mixed" and not native:
-        where = "a GPU with bfloat16" if gpu else "a CPU with AVX-512 BF16 or AMX (oneDNN has no bfloat16 LSTM on this one)"
+        where = ("a GPU with bfloat16" if gpu
+                 else "a CPU with AVX-512 BF16 or AMX (oneDNN has no bfloat16 LSTM on this one)")
         raise CharlmError(f"train.precision=bf16-mixed needs {where}: use 32-true or auto")
     return cfg.precision
 

@@ -4,7 +4,7 @@ no longer recognisable?", answered with the share of generated words that occur 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +17,19 @@ WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
 
 def words(text: str) -> list[str]:
     return [w.lower() for w in WORD.findall(text)]
+
+
+def known_words(chunks: Iterable[str]) -> set[str]:
+    """The distinct words of a text given in chunks; each chunk is cut at its last space or line end
+    (no word spans one), so no word is split between two chunks."""
+    known, rest = set(), ""
+    for chunk in chunks:
+        text = rest + chunk
+        cut = max(text.rfind(" "), text.rfind("\n")) + 1
+        known.update(words(text[:cut]))
+        rest = text[cut:]
+    known.update(words(rest))
+    return known
 
 
 def word_metrics(texts: str | Sequence[str], known: set[str]) -> dict[str, float]:

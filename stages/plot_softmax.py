@@ -14,7 +14,7 @@ from charlm.data import load_text, load_vocab
 from charlm.errors import cli
 from charlm.files import atomic_path
 from charlm.model_step import Stepper, load_checkpoint
-from charlm.prompt import default_prompt, encode_prompt
+from charlm.prompt import PROMPT_SEARCH, default_prompt, encode_prompt
 from charlm.temperature import plot_curves, random_logits
 
 DATA = Path("data/prepared")
@@ -31,7 +31,7 @@ def label(char: str) -> str:
 def main() -> None:
     seed, cfg = config.load("seed", "plot")
     model = load_checkpoint(CHECKPOINT, vocab=load_vocab(DATA))
-    prompt = cfg.prompt or default_prompt(load_text(DATA, "val"), model.hparams.maxlen)
+    prompt = cfg.prompt or default_prompt(load_text(DATA, "val", PROMPT_SEARCH), model.hparams.maxlen)
     codes = encode_prompt(prompt, model.vocab, remedy="remove them from plot.prompt")
     logits = torch.from_numpy(Stepper(model, batch=1).read(codes[None].numpy())[0])
     top = logits.topk(min(TOP_K, len(model.vocab)))

@@ -13,13 +13,13 @@ from pathlib import Path
 import pandas as pd
 
 from charlm import config
-from charlm.data import load_text, load_vocab
+from charlm.data import load_text, load_vocab, text_chunks
 from charlm.errors import cli
 from charlm.files import atomic_dir, atomic_path, atomic_write, write_json
 from charlm.generate import continue_text
 from charlm.model_step import load_checkpoint
-from charlm.prompt import default_prompt
-from charlm.words import plot_curve, unrecognisable_from, word_metrics, words
+from charlm.prompt import PROMPT_SEARCH, default_prompt
+from charlm.words import known_words, plot_curve, unrecognisable_from, word_metrics
 
 DATA = Path("data/prepared")
 CHECKPOINT = Path("models/best.ckpt")
@@ -32,13 +32,13 @@ CURVE_PNG = Path("plots/recognisable_words.png")
 def main() -> None:
     seed, cfg = config.load("seed", "sample")
     model = load_checkpoint(CHECKPOINT, vocab=load_vocab(DATA))
-    prompt = cfg.prompt or default_prompt(load_text(DATA, "val"), model.hparams.maxlen)
+    prompt = cfg.prompt or default_prompt(load_text(DATA, "val", PROMPT_SEARCH), model.hparams.maxlen)
     texts: dict[float, list[str]] = {t: [""] * cfg.count for t in cfg.temperatures}
     for t, i, piece in continue_text(model, prompt, cfg.temperatures, cfg.length, cfg.count, seed,
                                      skip_unknown=cfg.unknown == "skip",
                                      remedy="remove them, or set sample.unknown: skip"):
         texts[t][i] += piece
-    known = set(words(load_text(DATA, "train")))
+    known = known_words(text_chunks(DATA, "train"))
     table = pd.DataFrame([{"temperature": t, **word_metrics(ts, known)} for t, ts in texts.items()])
 
     # the outputs change together, once all are written; the whole set of texts at once, stale temperatures go

@@ -7,12 +7,12 @@ import pytest
 import torch
 
 from charlm import LitCharRNN, tempered_softmax
-from charlm.data import decode
+from charlm.data import decode, load_text, text_chunks
 from charlm.errors import CharlmError
 from charlm.generate import continue_text, generate, stream
 from charlm.model_step import Stepper
 from charlm.prompt import encode_prompt
-from charlm.words import word_metrics, words
+from charlm.words import known_words, word_metrics, words
 
 LOGITS = torch.tensor([2.0, 1.0, 0.5, -1.0, 0.0])
 
@@ -101,6 +101,17 @@ def test_a_text_depends_on_its_row_not_on_the_batch_or_chunks():
         pieces[t, i] = pieces.get((t, i), "") + piece
     assert list(pieces) == [(0.5, 0), (0.5, 1), (1.0, 0), (1.0, 1)]
     assert pieces[1.0, 0] == decode(generate(model, [1, 2, 3], [0.5, 0.5, 1.0], 150, seed=7)[2], model.vocab)
+
+
+@pytest.mark.parametrize("chunk", [3, 7, 64, 10_000])
+def test_known_words_of_a_split_read_in_chunks(prepared_dir, monkeypatch, chunk):
+    """The sample stage's known words come from the training split a chunk at a time (it may be larger than
+    memory), and no word is cut in two where a chunk ends."""
+    monkeypatch.setattr("charlm.data.ENCODE_CHUNK", chunk)
+    text = load_text(prepared_dir, "train")
+    assert "".join(text_chunks(prepared_dir, "train")) == text
+    assert known_words(text_chunks(prepared_dir, "train")) == set(words(text))
+    assert known_words(["the ki", "ng is d", "ead"]) == {"the", "king", "is", "dead"}
 
 
 def test_word_metrics():
