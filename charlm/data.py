@@ -148,18 +148,14 @@ def write_npy(path: Path, dtype: np.dtype, length: int, chunks: Iterator[np.ndar
             raise CharlmError(f"{path}: {written:,} of {length:,} codes; did the corpus change while being read?")
 
 
-def save_array(path: Path, array: np.ndarray) -> None:
-    write_npy(path, array.dtype, len(array), iter([array]))
-
-
 def save_vocab(out: Path, idx2char: Sequence[str]) -> None:
     write_json(out / "vocab.json", {"idx2char": list(idx2char), "char2idx": {c: i for i, c in enumerate(idx2char)}})
 
 
 def save_prepared(out: Path, idx2char: Sequence[str], train: np.ndarray, val: np.ndarray) -> None:
     """vocab.json, train.npy and val.npy: what CharDataset and the trainer read."""
-    save_array(out / "train.npy", train)
-    save_array(out / "val.npy", val)
+    for name, codes in (("train.npy", train), ("val.npy", val)):
+        write_npy(out / name, codes.dtype, len(codes), iter([codes]))
     save_vocab(out, idx2char)
 
 

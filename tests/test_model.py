@@ -18,7 +18,7 @@ from charlm.datamodule import stream_batches, val_batches
 from charlm.errors import CharlmError
 from charlm.model import LitCharRNN, lr_factor
 from charlm.model_step import load_checkpoint
-from charlm.training import RunDir, fit
+from charlm.training import RunDir, fit, trainer_for
 
 
 def train(prepared_dir: Path, out: Path, seed: int = 1, log: bool = False, clock=time.monotonic, **overrides):
@@ -213,6 +213,12 @@ def test_weight_decay_shrinks_the_weight_matrices_only():
 def test_diverging_loss_stops_with_epoch_and_batch(prepared_dir, tmp_path):
     with pytest.raises(CharlmError, match=r"train loss is (nan|inf) at epoch 1, batch \d+: lower train.lr"):
         train(prepared_dir, tmp_path, lr=1e30)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_a_gpu_accelerator_without_a_gpu_is_one_line():
+    with pytest.raises(CharlmError, match=r"^train.accelerator=gpu, train.devices=1: No supported gpu backend"):
+        trainer_for(tiny("train", accelerator="gpu"), [], progress=False)
 
 
 def test_too_long_a_window_is_refused_before_training(prepared_dir, tmp_path):
