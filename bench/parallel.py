@@ -15,10 +15,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.project import BOOK, DVC, commit, project, set_params, sh
+import yaml
 
-WORK = {"model.hidden_size": 128, "train.max_epochs": 1, "train.max_time": None, "train.val_check_interval": 1.0,
-        "sample.length": 200, "sample.count": 1}
+from bench.project import DVC, commit, copy_project, project_params, sh
+
+BOOK = Path("data/books/corpus.txt")
+
+WORK = {"model.hidden_size": 128, "train.max_epochs": 1, "train.max_time": None,
+        "train.val_check_interval": 1.0, "sample.length": 200, "sample.count": 1}
 
 
 def timed(repo: Path, *args: str) -> float:
@@ -40,17 +44,19 @@ def ddp(repo: Path, processes: int) -> float:
     extra = {"train.devices": processes, "train.strategy": "ddp", "train.accelerator": "cpu",
              "train.threads": 1} if processes > 1 else {"train.devices": 1, "train.strategy": "auto",
                                                          "train.threads": None}
-    set_params(repo / "params.yaml", extra)
+    params = project_params(extra, base=repo / "params.yaml")
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
     return timed(repo, *DVC, "repro", "-f", "train")
 
 
 def parallel(text: str) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="charlm-parallel-") as tmp:
-        repo = project(Path(tmp), WORK)
+        repo = copy_project(Path(tmp), {"corpus.source": str(BOOK), "corpus.sha256": "", **WORK})
         (repo / BOOK).write_text(text, encoding="utf-8")
         commit(repo)
         sh(repo, *DVC, "repro", "prepare")
-        commit(repo, "prepared")  # dvc.lock: the queued experiments check out the prepared data from the cache
+        # dvc.lock: the queued experiments check out the prepared data from the cache
+        commit(repo, "prepared")
         return {
             "queue_j1_s": queued(repo, 1, [1, 2], None),
             "queue_j2_s": queued(repo, 2, [3, 4], None),

@@ -1,58 +1,96 @@
-"""A throwaway charlm project for the benchmarks that run the real stages: this checkout's code,
-dvc.yaml and params.yaml (with overrides), and a corpus the caller writes to data/books/corpus.txt."""
+"""A throwaway charlm project, as a user's clone is: this checkout's code, dvc.yaml, params.yaml (with
+overrides) and data/books/. The benchmarks that run the real stages and the pipeline tests both
+build theirs with these functions.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-BOOK = Path("data/books/corpus.txt")
+BOOK = ROOT / "data/books/tinyshakespeare.txt"  # the pipeline's own book: what the benchmarks read
 DVC = (sys.executable, "-m", "dvc")
+FILES = ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore")
 
 
-def set_params(path: Path, overrides: dict[str, Any]) -> None:
-    """params.yaml with dotted keys overridden."""
-    params = yaml.safe_load(path.read_text())
+def project_params(overrides: dict[str, Any], base: Path = ROOT / "params.yaml") -> dict[str, Any]:
+    """params.yaml as a dict, with dotted keys overridden."""
+    params = yaml.safe_load(base.read_text(encoding="utf-8"))
     for dotted, value in overrides.items():
         *parents, last = dotted.split(".")
         node = params
         for p in parents:
             node = node[p]
         node[last] = value
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return params
 
 
-def project(dest: Path, overrides: dict[str, Any]) -> Path:
-    """`dest` with the code, dvc.yaml and params.yaml (corpus.source: data/books/corpus.txt, then `overrides`)."""
-    for name in ("charlm", "stages", "data/books"):
-        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore"):
+def write_params(dest: Path, overrides: dict[str, Any]) -> None:
+    """params.yaml in `dest`: the project's own, with dotted keys overridden."""
+    (dest / "params.yaml").write_text(yaml.safe_dump(project_params(overrides), sort_keys=False),
+                                      encoding="utf-8")
+
+
+def copy_project(dest: Path, overrides: dict[str, Any] | None = None, books: bool = True) -> Path:
+    """`dest` with the code a user clones (charlm/ with its compiled cache, stages/, data/books/ unless
+    `books` is false), dvc.yaml and params.yaml with `overrides`."""
+    shutil.copytree(ROOT / "charlm", dest / "charlm", dirs_exist_ok=True)  # with numba's cache in __pycache__
+    shutil.copytree(ROOT / "stages", dest / "stages", ignore=shutil.ignore_patterns("__pycache__"),
+                    dirs_exist_ok=True)
+    (dest / "data/books").mkdir(parents=True, exist_ok=True)
+    for book in (ROOT / "data/books").iterdir() if books else ():
+        shutil.copy(book, dest / "data/books" / book.name)
+    for name in FILES:
         shutil.copy(ROOT / name, dest / name)
-    set_params(dest / "params.yaml", {"corpus.source": str(BOOK), **overrides})
+    write_params(dest, overrides or {})
     return dest
 
 
-def sh(repo: Path, *args: str) -> str:
-    """A command in `repo` with this interpreter's directory first on PATH (as an activated venv); must succeed."""
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(repo), "DVC_NO_ANALYTICS": "1",
-           "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "bench",
-           "GIT_COMMITTER_EMAIL": "b@b"}
-    result = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True, check=False)
+def environment(home: Path | None = None) -> dict[str, str]:
+    """This environment with this interpreter's folder first on PATH (as an activated venv)."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "charlm", "GIT_AUTHOR_EMAIL": "charlm@localhost",
+           "GIT_COMMITTER_NAME": "charlm", "GIT_COMMITTER_EMAIL": "charlm@localhost"}
+    return env | ({"HOME": str(home)} if home else {})
+
+
+def sh(repo: Path, *args: str, timeout: float = 900) -> str:
+    """A command in `repo`; it must succeed. Its stdout and stderr together."""
+    result = subprocess.run(args, cwd=repo, env=environment(), capture_output=True, text=True,
+                            timeout=timeout)
     if result.returncode:
-        raise RuntimeError(f"{' '.join(args)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
-    return result.stdout
+        raise RuntimeError(f"{' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result.stdout + result.stderr
 
 
 def commit(repo: Path, message: str = "project") -> None:
-    """Make `repo` a git + DVC repository (the first time) and commit everything."""
+    """Make `repo` a git + DVC repository (the first time) and commit everything, as a fresh clone is."""
     if not (repo / ".git").is_dir():
         sh(repo, "git", "init", "-q")
         sh(repo, *DVC, "init", "-q")
     sh(repo, "git", "add", "-A")
     sh(repo, "git", "commit", "-qm", message)
+
+
+def corpus_text(chars: int, path: Path = BOOK) -> str:
+    """The first `chars` characters of a book (all of it if shorter)."""
+    with open(path, encoding="utf-8") as f:
+        return f.read(chars)
+
+
+def prepared_dir(text: str, val_fraction: float = 0.1) -> Path:
+    """A temporary folder with `text` prepared as the prepare stage prepares it."""
+    from charlm.prepare import prepare
+
+    out = Path(tempfile.mkdtemp(prefix="charlm-bench-"))
+    (out / "corpus.txt").write_text(text, encoding="utf-8")
+    prepare(out / "corpus.txt", out, val_fraction)
+    return out

@@ -24,7 +24,8 @@ from torch import nn
 
 from charlm import config
 from charlm.data import load_split
-from charlm.training import RunDir, fit
+from charlm.rundir import RunDir
+from charlm.training import fit
 
 
 class Block(nn.Module):
@@ -46,7 +47,8 @@ class Block(nn.Module):
 class GPT(nn.Module):
     """A causal character transformer as nanoGPT's (pre-LayerNorm blocks, tied input/output embedding)."""
 
-    def __init__(self, vocab: int, block: int = 64, layers: int = 4, heads: int = 4, width: int = 128) -> None:
+    def __init__(self, vocab: int, block: int = 64, layers: int = 4, heads: int = 4,
+                 width: int = 128) -> None:
         super().__init__()
         self.tok, self.pos = nn.Embedding(vocab, width), nn.Embedding(block, width)
         self.blocks = nn.Sequential(*(Block(width, heads) for _ in range(layers)))
@@ -78,17 +80,20 @@ def block_loss(model: GPT, codes: torch.Tensor, block: int) -> float:
     return total / y.numel()
 
 
-def train_gpt(train: torch.Tensor, val: torch.Tensor, vocab: int, seconds: float, seed: int) -> dict[str, float]:
+def train_gpt(train: torch.Tensor, val: torch.Tensor, vocab: int, seconds: float,
+              seed: int) -> dict[str, float]:
     torch.manual_seed(seed)
     model, block, batch = GPT(vocab), 64, 12
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
+                             {"params": no_decay, "weight_decay": 0.0}],
                             lr=1e-3, betas=(0.9, 0.99))
     steps, start = 0, time.perf_counter()
     while (elapsed := time.perf_counter() - start) < seconds:
         progress = min(1.0, elapsed / seconds)  # the cosine's horizon is the time budget
-        lr = 1e-3 * (steps + 1) / 100 if steps < 100 else 1e-4 + 0.5 * 9e-4 * (1 + math.cos(math.pi * progress))
+        lr = 1e-3 * (steps + 1) / 100 if steps < 100 else \
+            1e-4 + 0.5 * 9e-4 * (1 + math.cos(math.pi * progress))
         for group in opt.param_groups:
             group["lr"] = lr
         ix = torch.randint(len(train) - block - 1, (batch,))
@@ -123,14 +128,15 @@ def train_lstm(data: Path, minutes: float, **overrides: Any) -> dict[str, Any]:
                                                 "decay_reason", "best_epoch")}
 
 
-BEFORE = {"train__weight_decay": 0.0, "train__carry_state": 0.0}  # params.yaml before issue 12's levers
-LEVERS: list[tuple[str, dict[str, Any]]] = [  # issue 12's levers, each changing BEFORE in one or two respects
+# params.yaml before these levers were measured
+BEFORE = {"train__weight_decay": 0.0, "train__carry_state": 0.0}
+LEVERS: list[tuple[str, dict[str, Any]]] = [  # each changes BEFORE in one or two respects
     ("the earlier params", {}),
     ("weight decay 0.01", {"train__weight_decay": 0.01}),
     ("weight decay 0.1", {"train__weight_decay": 0.1}),
     ("state carried between batches (truncated BPTT)", {"train__carry_state": 1.0}),
     ("batch 128, lr 0.02", {"train__batch_size": 128, "train__lr": 0.02}),
-    ("192 units, no dropout (issue 9's default)", {"model__hidden_size": 192, "model__dropout": 0.0}),
+    ("192 units, no dropout (an earlier default)", {"model__hidden_size": 192, "model__dropout": 0.0}),
     ("the earlier params again (the machine's drift)", {}),
     ("weight decay 0.1, 75% of the state carried", {"train__weight_decay": 0.1, "train__carry_state": 0.75}),
     ("weight decay 0.1, 192 units", {"train__weight_decay": 0.1, "model__hidden_size": 192}),
@@ -151,7 +157,8 @@ def levers(data: Path, minutes: float, only: list[int] | None = None) -> list[di
         if only and number not in only:
             continue
         print(f"bench: {number}. {name} ({minutes:g} min)", flush=True)
-        rows.append({"lever": name, "overrides": overrides, **train_lstm(data, minutes, **{**BEFORE, **overrides})})
+        rows.append({"lever": name, "overrides": overrides,
+                     **train_lstm(data, minutes, **{**BEFORE, **overrides})})
     return rows
 
 
@@ -159,5 +166,6 @@ def quality(data: Path, vocab: int, minutes: float) -> dict[str, float]:
     lstm = train_lstm(data, minutes)
     seed = config.load("seed")
     train, val = load_split(data, "train").long(), load_split(data, "val").long()
-    gpt = train_gpt(train, val, vocab, lstm["lstm_wall_seconds"], seed)  # the LSTM's whole fit, validation included
+    # the LSTM's whole fit, validation included
+    gpt = train_gpt(train, val, vocab, lstm["lstm_wall_seconds"], seed)
     return {**lstm, **gpt, "minutes": minutes}

@@ -14,16 +14,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from charlm.files import save_figure
-
-
-def show(char: str) -> str:
-    """A printable name for a character: whitespace and control characters spelled out."""
-    return {" ": "space", "\n": "\\n", "\t": "\\t"}.get(char, char if char.isprintable() else f"U+{ord(char):04X}")
+from charlm.labels import char_label, plain
 
 
 def char_counts(counts: np.ndarray, idx2char: Sequence[str]) -> pd.DataFrame:
     """The table of each character's occurrences (`counts[i]` for `idx2char[i]`), most frequent first."""
-    table = pd.DataFrame({"char": [show(c) for c in idx2char], "codepoint": [f"U+{ord(c):04X}" for c in idx2char],
+    table = pd.DataFrame({"char": [char_label(c) for c in idx2char],
+                          "codepoint": [f"U+{ord(c):04X}" for c in idx2char],
                           "count": counts, "share": counts / counts.sum()})
     return table.sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
 
@@ -33,7 +30,7 @@ def plot_frequency(table: pd.DataFrame, rare_below: int, path: Path) -> None:
     ax = fig.subplots()
     colors = ["tab:red" if n < rare_below else "tab:blue" for n in table["count"]]
     ax.bar(range(len(table)), table["count"], color=colors)
-    ax.set_xticks(range(len(table)), table["char"], rotation=90, fontsize=7)
+    ax.set_xticks(range(len(table)), [plain(c) for c in table["char"]], rotation=90, fontsize=7)
     ax.set_yscale("log")
     ax.set(xlabel="character", ylabel="occurrences (log scale)",
            title=f"Character frequencies ({len(table)} distinct; red: fewer than {rare_below})")

@@ -23,6 +23,8 @@ import torch
 from torch.utils.data import DataLoader, Sampler
 
 from charlm.data import CharDataset
+from charlm.errors import CharlmError
+from charlm.params import ModelParams, TrainParams
 
 EVAL_BATCH = 1024
 
@@ -33,7 +35,11 @@ class ShuffledBatches(Sampler[torch.Tensor]):
     `world`-th window of the order; the last partial batch is kept."""
 
     def __init__(self, n: int, batch_size: int, seed: int, rank: int = 0, world: int = 1) -> None:
-        self.n, self.batch_size, self.seed, self.rank, self.world = n, batch_size, seed, rank, world
+        self.n = n
+        self.batch_size = batch_size
+        self.seed = seed
+        self.rank = rank
+        self.world = world
         self.per_process = n // world  # the same count in every process (up to world - 1 windows left out)
         self.epoch = 0
 
@@ -66,7 +72,8 @@ class StreamSampler(Sampler[list[int]]):
         return self.per_stream
 
     def __iter__(self) -> Iterator[list[int]]:
-        starts = range(self.first * self.per_stream, (self.first + self.streams) * self.per_stream, self.per_stream)
+        first = self.first * self.per_stream
+        starts = range(first, first + self.streams * self.per_stream, self.per_stream)
         for k in range(self.per_stream):
             yield [s + k for s in starts]
 
@@ -90,15 +97,6 @@ def loader(dataset: CharDataset, sampler: Sampler) -> DataLoader:
     return DataLoader(dataset, sampler=sampler, batch_size=None)
 
 
-def batches(dataset: CharDataset, batch_size: int, seed: int = 0) -> DataLoader:
-    """Shuffled batches of the whole dataset in one process (the bench's and the tests' loop)."""
-    return loader(dataset, ShuffledBatches(len(dataset), batch_size, seed))
-
-
-def stream_batches(dataset: CharDataset, batch_size: int) -> DataLoader:
-    return loader(dataset, StreamSampler(len(dataset), batch_size))
-
-
 def val_dataset(data_dir: Path | str, maxlen: int) -> CharDataset:
     """The validation text in back-to-back windows of `maxlen`, every position scored, so each
     character is predicted once from 1 to `maxlen` characters of context (nanoGPT's definition)."""
@@ -113,19 +111,31 @@ def val_batches(data_dir: Path | str, maxlen: int, rank: int = 0, world: int = 1
 class CharDataModule(L.LightningDataModule):
     """The train stage's data: its loaders are made once the trainer knows this process's rank."""
 
-    def __init__(self, data_dir: Path, maxlen: int, step: int, batch_size: int, objective: str,
-                 carry_state: float, seed: int) -> None:
+    def __init__(self, data_dir: Path, model: ModelParams, train: TrainParams, seed: int) -> None:
         super().__init__()
-        self.data_dir, self.maxlen, self.batch_size, self.carry_state, self.seed = \
-            Path(data_dir), maxlen, batch_size, carry_state, seed
-        step = maxlen if carry_state else step  # streams read the windows back to back
-        self.train_set = CharDataset(data_dir, maxlen, step, split="train", objective=objective)
+        self.data_dir = Path(data_dir)
+        self.maxlen = model.maxlen
+        self.batch_size = train.batch_size
+        self.carry_state = train.carry_state
+        self.seed = seed
+        step = model.maxlen if train.carry_state else train.step  # streams read the windows back to back
+        self.train_set = CharDataset(data_dir, model.maxlen, step, split="train", objective=train.objective)
+
+    def train_sampler(self, rank: int, world: int) -> Sampler:
+        n = len(self.train_set)
+        if n < world:
+            raise CharlmError(f"{n} training windows for {world} processes: use a longer corpus or fewer"
+                              " train.devices")
+        if self.carry_state:
+            return StreamSampler(n, self.batch_size, rank, world)
+        return ShuffledBatches(n, self.batch_size, self.seed, rank, world)
+
+    def batches_per_epoch(self, world: int) -> int:
+        """Training batches in each of `world` processes."""
+        return len(self.train_sampler(0, world))
 
     def train_dataloader(self) -> DataLoader:
-        n, rank, world = len(self.train_set), self.trainer.global_rank, self.trainer.world_size
-        if self.carry_state:
-            return loader(self.train_set, StreamSampler(n, self.batch_size, rank, world))
-        return loader(self.train_set, ShuffledBatches(n, self.batch_size, self.seed, rank, world))
+        return loader(self.train_set, self.train_sampler(self.trainer.global_rank, self.trainer.world_size))
 
     def val_dataloader(self) -> DataLoader:
         return val_batches(self.data_dir, self.maxlen, self.trainer.global_rank, self.trainer.world_size)

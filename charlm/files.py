@@ -25,14 +25,14 @@ _pending: dict[Path, Path] = {}  # temp path -> the output it will become, while
 
 
 def _output(path: Path) -> Path:
-    """The output a (possibly temp) path stands for, to name it in messages: relative to the working directory."""
+    """The output a (possibly temp) path stands for, as messages name it (relative to the working folder)."""
     for tmp, target in _pending.items():
         if path == tmp or tmp in path.parents:
             return _output(target / path.relative_to(tmp))
-    return shown(path)
+    return display_path(path)
 
 
-def shown(path: Path | str) -> Path:
+def display_path(path: Path | str) -> Path:
     """`path` relative to the working directory if it lies inside it, as a user would type it."""
     path = Path(path)
     return path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path

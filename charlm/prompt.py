@@ -9,7 +9,7 @@ import torch
 
 from charlm.errors import CharlmError
 
-PROMPT_SEARCH = 1 << 20  # characters of validation text read for default_prompt (a split may be larger than memory)
+PROMPT_SEARCH = 1 << 20  # characters of validation text default_prompt looks at (a split may exceed memory)
 
 
 def default_prompt(val_text: str, maxlen: int) -> str:
@@ -32,5 +32,6 @@ def encode_prompt(prompt: str, idx2char: Sequence[str], skip: bool = False,
         print(f"warning: dropping prompt characters not in the vocabulary: {missing!r}", file=sys.stderr)
     codes = [char2idx[c] for c in prompt if c in char2idx]
     if not codes:
-        raise CharlmError("the prompt has no character of the vocabulary left" if prompt else "the prompt is empty")
+        left = "the prompt has no character of the vocabulary left"
+        raise CharlmError(left if prompt else "the prompt is empty")
     return torch.tensor(codes, dtype=torch.long)

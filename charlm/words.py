@@ -1,5 +1,10 @@
 """How word-like generated text is: the exercise's question, "from which temperature on are words
-no longer recognisable?", answered with the share of generated words that occur in the training text."""
+no longer recognisable?", answered with the share of generated words that occur in the training text.
+
+A word is a run of letters (apostrophes inside allowed); matching ignores case ("King" counts as
+"king"). Only words the model wrote are scored: not one that the prompt began, nor the last one if
+the length limit cut it off. A text without words has no share (None), rather than a share of 0.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +27,8 @@ def words(text: str) -> list[str]:
 def known_words(chunks: Iterable[str]) -> set[str]:
     """The distinct words of a text given in chunks; each chunk is cut at its last space or line end
     (no word spans one), so no word is split between two chunks."""
-    known, rest = set(), ""
+    known: set[str] = set()
+    rest = ""
     for chunk in chunks:
         text = rest + chunk
         cut = max(text.rfind(" "), text.rfind("\n")) + 1
@@ -32,30 +38,41 @@ def known_words(chunks: Iterable[str]) -> set[str]:
     return known
 
 
-def word_metrics(texts: str | Sequence[str], known: set[str]) -> dict[str, float]:
-    """Share of words found in the training text, and distinct word bigrams / all bigrams, over all texts."""
+def written_words(text: str, prompt: str = "") -> list[str]:
+    """The words of `text`, a continuation of `prompt`, that the model wrote whole: lower case, without
+    a word the prompt began or one cut off at the end."""
+    full = prompt + text
+    found = [m for m in WORD.finditer(full) if m.start() >= len(prompt)]
+    if found and (full[-1].isalpha() or full[-1] == "'"):
+        found = found[:-1]  # the last word was cut off by the length limit
+    return [m.group().lower() for m in found]
+
+
+def share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def word_metrics(texts: str | Sequence[str], known: set[str], prompt: str = "") -> dict[str, float | None]:
+    """Share of words found in the training text, and distinct word bigrams / all bigrams, over all
+    texts (each a continuation of `prompt`); None where there is nothing to count."""
     ws: list[str] = []
     bigrams: list[tuple[str, str]] = []
     for text in [texts] if isinstance(texts, str) else texts:
-        w = words(text)
-        if text and (text[-1].isalpha() or text[-1] == "'"):
-            w = w[:-1]  # the last word was cut off by the length limit
+        w = written_words(text, prompt)
         ws += w
-        bigrams += zip(w, w[1:])
-    return {
-        "words": len(ws),
-        "recognisable_words": round(sum(w in known for w in ws) / len(ws), 4) if ws else 0.0,
-        "distinct_bigrams": round(len(set(bigrams)) / len(bigrams), 4) if bigrams else 0.0,
-    }
+        bigrams += zip(w, w[1:], strict=False)
+    return {"words": len(ws), "recognisable_words": share(sum(w in known for w in ws), len(ws)),
+            "distinct_bigrams": share(len(set(bigrams)), len(bigrams))}
 
 
 def unrecognisable_from(table: pd.DataFrame, threshold: float) -> float | None:
-    """The lowest temperature whose share of recognisable words falls below `threshold`."""
-    below = table[table["recognisable_words"] < threshold]
+    """The lowest temperature whose share of recognisable words falls below `threshold` (temperatures
+    that wrote no word do not count)."""
+    below = table[table["recognisable_words"].astype(float) < threshold]
     return float(below["temperature"].min()) if len(below) else None
 
 
-def plot_curve(table: pd.DataFrame, threshold: float, path: Path) -> None:
+def plot_recognisable(table: pd.DataFrame, threshold: float, path: Path) -> None:
     fig = Figure(figsize=(7, 4.5))
     ax = fig.subplots()
     ax.plot(table["temperature"], table["recognisable_words"], "o-", label="recognisable words")

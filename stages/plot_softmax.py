@@ -10,11 +10,13 @@ from pathlib import Path
 import torch
 
 from charlm import config
+from charlm.checkpoint import load_checkpoint
 from charlm.data import load_text, load_vocab
 from charlm.errors import cli
 from charlm.files import atomic_path
-from charlm.model_step import Stepper, load_checkpoint
+from charlm.labels import char_label
 from charlm.prompt import PROMPT_SEARCH, default_prompt, encode_prompt
+from charlm.stepper import Stepper
 from charlm.temperature import plot_curves, random_logits
 
 DATA = Path("data/prepared")
@@ -22,10 +24,6 @@ CHECKPOINT = Path("models/best.ckpt")
 RANDOM_PNG = Path("plots/softmax_random.png")
 MODEL_PNG = Path("plots/softmax_model.png")
 TOP_K = 20
-
-
-def label(char: str) -> str:
-    return {" ": "␣", "\n": "\\n", "\t": "\\t"}.get(char, char)
 
 
 def main() -> None:
@@ -40,7 +38,7 @@ def main() -> None:
     with atomic_path(RANDOM_PNG) as random_png, atomic_path(MODEL_PNG) as model_png:  # both or neither
         plot_curves(noise, [str(i) for i in range(len(noise))], cfg.temperatures,
                     f"Tempered softmax of {len(noise)} random logits", random_png)
-        plot_curves(top.values, [label(model.vocab[i]) for i in top.indices.tolist()], cfg.temperatures,
+        plot_curves(top.values, [char_label(model.vocab[i]) for i in top.indices.tolist()], cfg.temperatures,
                     f"Next character after {prompt[-30:]!r} (top {len(top.values)})", model_png)
     print(f"plot_softmax: wrote {RANDOM_PNG} and {MODEL_PNG}")
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from charlm import config
 from charlm.charstats import char_counts, plot_frequency, report
-from charlm.data import check_split, count_chars, save_splits, save_vocab
 from charlm.errors import CharlmError, cli
 from charlm.files import atomic_dir, atomic_path, atomic_write, write_json
+from charlm.prepare import prepare
 
 CORPUS = Path("data/raw/corpus.txt")
 OUT = Path("data/prepared")
@@ -26,19 +26,16 @@ def main() -> None:
     cfg = config.load("prepare")
     if not CORPUS.is_file():
         raise CharlmError(f"{CORPUS} not found: run the download stage first (dvc repro download)")
-    idx2char, occurrences = count_chars(CORPUS)
-    n_train, n_val = check_split(int(occurrences.sum()), cfg.val_fraction)
-    counts = char_counts(occurrences, idx2char)
-    with open(CORPUS, encoding="utf-8") as f:
+    with open(CORPUS, encoding="utf-8", errors="replace") as f:
         preview = f.read(PREVIEW_CHARS)
-
-    stats = {"characters": n_train + n_val, "vocab_size": len(idx2char), "train_characters": n_train,
-             "val_characters": n_val, "rare_characters": int((counts["count"] < cfg.rare_below).sum())}
 
     # the outputs change together, once all are written: a full disk half-way leaves the old ones
     with atomic_dir(OUT) as out, atomic_path(FREQ_PNG) as png, atomic_path(METRICS) as metrics:
-        save_splits(CORPUS, out, idx2char, n_train, n_val)
-        save_vocab(out, idx2char)
+        prepared = prepare(CORPUS, out, cfg.val_fraction)
+        counts = char_counts(prepared.counts, prepared.idx2char)
+        stats = {"characters": prepared.n_train + prepared.n_val, "vocab_size": len(prepared.idx2char),
+                 "train_characters": prepared.n_train, "val_characters": prepared.n_val,
+                 "rare_characters": int((counts["count"] < cfg.rare_below).sum())}
         atomic_write(out / "preview.txt", preview)
         counts.to_csv(out / "char_counts.csv", index=False)
         plot_frequency(counts, cfg.rare_below, png)

@@ -73,7 +73,8 @@ def plot_overlay(table: pd.DataFrame, path: str, sep: str, x: str, y: str, xlabe
 
 
 def render(table: pd.DataFrame, out: Path = OUT) -> None:
-    loss_png, words_png = out.with_name(out.stem + "_loss.png"), out.with_name(out.stem + "_words.png")
+    loss_png = out.with_name(out.stem + "_loss.png")
+    words_png = out.with_name(out.stem + "_words.png")
     plot_overlay(table, LOSS_TSV, "\t", "step", "loss", "optimiser step", "validation loss (nats/char)",
                  "Validation loss", loss_png)
     plot_overlay(table, WORDS_CSV, ",", "temperature", "recognisable_words", "softmax temperature",

@@ -13,13 +13,13 @@ from pathlib import Path
 import pandas as pd
 
 from charlm import config
-from charlm.data import load_text, load_vocab, text_chunks
+from charlm.checkpoint import load_checkpoint
+from charlm.data import decode, load_text, load_vocab, text_chunks
 from charlm.errors import cli
 from charlm.files import atomic_dir, atomic_path, atomic_write, write_json
-from charlm.generate import continue_text
-from charlm.model_step import load_checkpoint
-from charlm.prompt import PROMPT_SEARCH, default_prompt
-from charlm.words import known_words, plot_curve, unrecognisable_from, word_metrics
+from charlm.generate import texts
+from charlm.prompt import PROMPT_SEARCH, default_prompt, encode_prompt
+from charlm.words import known_words, plot_recognisable, unrecognisable_from, word_metrics
 
 DATA = Path("data/prepared")
 CHECKPOINT = Path("models/best.ckpt")
@@ -32,21 +32,23 @@ CURVE_PNG = Path("plots/recognisable_words.png")
 def main() -> None:
     seed, cfg = config.load("seed", "sample")
     model = load_checkpoint(CHECKPOINT, vocab=load_vocab(DATA))
-    prompt = cfg.prompt or default_prompt(load_text(DATA, "val", PROMPT_SEARCH), model.hparams.maxlen)
-    texts: dict[float, list[str]] = {t: [""] * cfg.count for t in cfg.temperatures}
-    for t, i, piece in continue_text(model, prompt, cfg.temperatures, cfg.length, cfg.count, seed,
-                                     skip_unknown=cfg.unknown == "skip",
-                                     remedy="remove them, or set sample.unknown: skip"):
-        texts[t][i] += piece
+    text = cfg.prompt or default_prompt(load_text(DATA, "val", PROMPT_SEARCH), model.hparams.maxlen)
+    codes = encode_prompt(text, model.vocab, skip=cfg.unknown == "skip",
+                          remedy="remove them, or set sample.unknown: skip")
+    prompt = decode(codes, model.vocab)  # what the model read
+    samples = [""] * (len(cfg.temperatures) * cfg.count)
+    pieces = texts(model, codes, cfg.temperatures, cfg.length, cfg.count, seed, cfg.top_k, cfg.top_p)
+    for row, piece in pieces:
+        samples[row] += piece
+    by_t = {t: samples[i * cfg.count : (i + 1) * cfg.count] for i, t in enumerate(cfg.temperatures)}
     known = known_words(text_chunks(DATA, "train"))
-    table = pd.DataFrame([{"temperature": t, **word_metrics(ts, known)} for t, ts in texts.items()])
+    table = pd.DataFrame([{"temperature": t, **word_metrics(ts, known, prompt)} for t, ts in by_t.items()])
 
     # the outputs change together, once all are written; the whole set of texts at once, stale temperatures go
     with (atomic_dir(OUT) as out, atomic_path(METRICS) as metrics, atomic_path(CURVE_CSV) as csv,
           atomic_path(CURVE_PNG) as png):
-        for t, samples in texts.items():
-            body = "\n\n".join(f"=== sample {i + 1} of {len(samples)} ===\n{prompt}{text}"
-                                 for i, text in enumerate(samples))
+        for t, ts in by_t.items():
+            body = "\n\n".join(f"=== sample {i + 1} of {len(ts)} ===\n{prompt}{s}" for i, s in enumerate(ts))
             atomic_write(out / f"T{float(t)}.txt", f"# temperature {t:g}, prompt {prompt!r}\n\n{body}\n")
         write_json(metrics, {
             "unrecognisable_from": unrecognisable_from(table, cfg.recognisable_threshold),
@@ -55,10 +57,10 @@ def main() -> None:
                             for row in table.itertuples()},
         })
         table.to_csv(csv, index=False)
-        plot_curve(table, cfg.recognisable_threshold, png)
+        plot_recognisable(table, cfg.recognisable_threshold, png)
     print(table.to_string(index=False))
-    for t, samples in texts.items():
-        print(f"\n--- T={t:g} ---\n{prompt}{samples[0][:200]}")
+    for t, ts in by_t.items():
+        print(f"\n--- T={t:g} ---\n{prompt}{ts[0][:200]}")
 
 
 if __name__ == "__main__":

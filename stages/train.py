@@ -16,7 +16,8 @@ from dvclive.lightning import DVCLiveLogger
 from charlm import config
 from charlm.errors import cli
 from charlm.files import atomic_path, write_json
-from charlm.training import RunDir, fit
+from charlm.rundir import RunDir
+from charlm.training import fit
 
 DATA = Path("data/prepared")
 RUN = Path("models/run")

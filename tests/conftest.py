@@ -1,13 +1,20 @@
-"""Shared fixtures: a small generated corpus, a loopback HTTP server, prepared data, one tiny config."""
+"""Shared test helpers: a small generated corpus, a loopback HTTP server, prepared data, one tiny
+configuration, and throwaway projects for real `dvc repro` runs (bench.project builds them).
+
+Tests marked `slow` run real DVC or real training; `pytest -m "not slow"` is the fast inner loop.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import dataclasses
+import hashlib
 import io
 import os
 import random
 import re
 import runpy
-import shutil
 import subprocess
 import sys
 import threading
@@ -19,15 +26,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from charlm import config
-from charlm.data import prepare, save_prepared
+from bench.project import DVC, ROOT, commit, copy_project, environment, project_params, sh, write_params
+from charlm import config, params
+from charlm.errors import CharlmError
+from charlm.prepare import prepare
 
-ROOT = Path(__file__).resolve().parents[1]
+__all__ = ["DVC", "ROOT", "commit", "copy_project", "environment", "project_params", "sh", "write_params"]
 
-WORDS = ("the king and queen of the realm speak to thee my lord what say you now good night sweet "
-         "prince fair love doth come hither but not so soon for all is well that ends well").split()
+WORDS = ["the", "king", "and", "queen", "of", "the", "realm", "speak", "to", "thee", "my", "lord", "what",
+         "say", "you", "now", "good", "night", "sweet", "prince", "fair", "love", "doth", "come", "hither",
+         "but", "not", "so", "soon", "for", "all", "is", "well", "that", "ends", "well"]
+STAGES = ("download", "prepare", "train", "sample", "plot_softmax")
+# a tiny Project Gutenberg book, its body between the current header and footer markers
+BODY = "CHAPTER I.\n\nIt is a truth universally acknowledged.\n"
+BOTH_MARKERS = (
+    "The Project Gutenberg eBook of Tiny Book\n\nThis eBook is for the use of anyone anywhere.\n\n"
+    "*** START OF THE PROJECT GUTENBERG EBOOK TINY BOOK ***\n\n\n" + BODY +
+    "\n\n*** END OF THE PROJECT GUTENBERG EBOOK TINY BOOK ***\n\n"
+    "Updated editions will replace the previous one.\n"
+)
 
 
 def make_text(n_lines: int = 150, seed: int = 0) -> str:
@@ -38,7 +56,8 @@ def make_text(n_lines: int = 150, seed: int = 0) -> str:
         if i % 4 == 0:
             lines.append(rng.choice(["KING:", "QUEEN:", "HAMLET:"]))
         else:
-            lines.append(" ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 9))).capitalize() + rng.choice(".,;!?"))
+            words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 9)))
+            lines.append(words.capitalize() + rng.choice(".,;!?"))
     return "\n".join(lines) + "\n"
 
 
@@ -56,6 +75,8 @@ class Route:
     cut: bool = False  # announce the whole body (Content-Length, or a chunk of its size), send half, close
     chunked: bool = False  # Transfer-Encoding: chunked instead of Content-Length
     fail_first: int = 0  # answer the first N requests with 503, as an overloaded server would
+    # send the body a byte at a time, one every `drip` seconds (a server too slow to wait for)
+    drip: float = 0.0
     hits: int = 0
 
 
@@ -64,12 +85,17 @@ class LoopbackServer:
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
-        self.release = threading.Event()  # set at shutdown: stalled responses end then
-        routes, release = self.routes, self.release
+        self.release = threading.Event()  # set at shutdown: stalled and dripping responses end then
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                route = routes.get(self.path, Route(b"not found", 404))
+            def do_GET(self) -> None:
+                route = server.routes.get(self.path, Route(b"not found", 404))
                 route.hits += 1
                 if route.hits <= route.fail_first:
                     self.send_error(503, "Service Unavailable")
@@ -77,29 +103,35 @@ class LoopbackServer:
                 self.send_response(route.status)
                 for k, v in route.headers.items():
                     self.send_header(k, v)
-                body = route.body[: len(route.body) // 2] if route.cut else route.body
-                if route.chunked:
-                    self.send_header("Transfer-Encoding", "chunked")
-                    self.end_headers()
-                    self.wfile.write(f"{len(route.body):x}\r\n".encode() + body)
-                    if not route.cut:
-                        self.wfile.write(b"\r\n0\r\n\r\n")
-                    return
-                self.send_header("Content-Length", str(len(route.body)))
-                self.end_headers()
-                if route.stall:
-                    release.wait()
-                try:
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client went away
+                    server.send_body(self, route)
 
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        return Handler
+
+    def send_body(self, handler: BaseHTTPRequestHandler, route: Route) -> None:
+        body = route.body[: len(route.body) // 2] if route.cut else route.body
+        if route.chunked:
+            handler.send_header("Transfer-Encoding", "chunked")
+            handler.end_headers()
+            handler.wfile.write(f"{len(route.body):x}\r\n".encode() + body)
+            if not route.cut:
+                handler.wfile.write(b"\r\n0\r\n\r\n")
+            return
+        handler.send_header("Content-Length", str(len(route.body)))
+        handler.end_headers()
+        if route.stall:
+            self.release.wait()
+        if route.drip:
+            for i in range(len(body)):
+                if self.release.wait(route.drip):  # the pace of a slow server, until the test ends
+                    return
+                handler.wfile.write(body[i : i + 1])
+                handler.wfile.flush()
+            return
+        handler.wfile.write(body)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
@@ -128,7 +160,8 @@ def http_server() -> Iterator[LoopbackServer]:
 # The one tiny configuration: params.yaml with these dotted keys overridden, for real `dvc repro`
 # runs and for in-process training alike. Tiny model, tiny windows, two epochs.
 TINY = {
-    "model.maxlen": 16, "model.embed_dim": 8, "model.hidden_size": 16, "model.num_layers": 1,
+    "corpus.sha256": "", "model.maxlen": 16, "model.embed_dim": 8, "model.hidden_size": 16,
+    "model.num_layers": 1,
     "train.step": 3, "train.batch_size": 64, "train.max_epochs": 2, "train.max_time": None,
     "train.val_check_interval": 1.0, "train.precision": "32-true",  # the same arithmetic on every CPU
     "train.objective": "last", "train.carry_state": 0.0, "train.schedule": "constant", "sample.length": 120,
@@ -136,71 +169,71 @@ TINY = {
 
 
 def ddp(processes: int) -> dict[str, object]:
-    """Params for training in `processes` CPU processes under Lightning's DDP (gloo), one torch thread each."""
+    """Params for training in `processes` CPU processes under Lightning's DDP (gloo), one torch thread
+    each."""
     if processes == 1:
         return {}
-    return {"train.devices": processes, "train.strategy": "ddp", "train.accelerator": "cpu", "train.threads": 1}
-
-
-def project_params(overrides: dict[str, Any]) -> dict[str, Any]:
-    """The project's params.yaml as a dict, with dotted keys overridden."""
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    for dotted, value in overrides.items():
-        *parents, last = dotted.split(".")
-        node = params
-        for p in parents:
-            node = node[p]
-        node[last] = value
-    return params
+    return {"train.devices": processes, "train.strategy": "ddp", "train.accelerator": "cpu",
+            "train.threads": 1}
 
 
 def tiny(name: str, **overrides: Any) -> Any:
-    """One checked params section of the tiny configuration, e.g. tiny("train", lr=0.0)."""
+    """One checked params section of the tiny configuration, e.g. tiny("train", lr=0.5)."""
     return config.section(project_params({**TINY, **{f"{name}.{k}": v for k, v in overrides.items()}}), name)
 
 
-def corpus(source: str | list[str], **overrides: Any) -> config.Corpus:
+BASE = project_params({})
+KEYS = ["seed"] + [f"{name}.{f.name}" for name, cls in params.SECTIONS.items()
+                   for f in dataclasses.fields(cls)]
+
+
+def value_of(values: dict, key: str) -> object:
+    section, _, leaf = key.rpartition(".")
+    return (values[section] if section else values)[leaf]
+
+
+NUMERIC = [key for key in KEYS if type(value_of(BASE, key)) in (int, float)]  # bool is no number here
+
+
+def check_value(key: str, value: object) -> None:
+    """The section holding `key` = `value` is accepted, or refused with one line that names the key."""
+    section, _, leaf = key.rpartition(".")
+    values = copy.deepcopy(BASE)
+    (values[section] if section else values)[leaf] = value
+    try:
+        config.section(values, section or "seed")
+    except CharlmError as e:
+        message = str(e)
+        assert "\n" not in message
+        assert key in message or (section == "train" and "train." in message), message
+
+
+def corpus(source: str | list[str], **overrides: Any) -> params.CorpusParams:
     """The project's corpus section with another source (and overrides), for calling `download` directly."""
     return tiny("corpus", source=source, **overrides)
 
 
+def prepare_text(text: str, out: Path, val_fraction: float = 0.1) -> Path:
+    """`out` holding the prepared data of `text`, made as the prepare stage makes it."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "corpus.txt").write_text(text, encoding="utf-8")
+    prepare(out / "corpus.txt", out, val_fraction)
+    return out
+
+
 @pytest.fixture
 def prepared_dir(tmp_path: Path, tiny_text: str) -> Path:
-    """data/prepared for the tiny corpus, written by the library's own functions."""
-    out = tmp_path / "prepared"
-    save_prepared(out, *prepare(tiny_text, 0.1))
-    return out
+    return prepare_text(tiny_text, tmp_path / "prepared")
 
 
 @pytest.fixture(scope="session", autouse=True)
 def compiled_step() -> None:
-    """numba compiles the generation step once (~15 s) into charlm/__pycache__; `copy_project` copies that
+    """numba compiles the generation kernel once (~15 s) into charlm/__pycache__; `copy_project` copies that
     cache with the sources (mtimes kept, so numba accepts it), as in a checkout that has sampled before."""
     from charlm import LitCharRNN
     from charlm.generate import generate
 
-    generate(LitCharRNN(3, embed_dim=2, hidden_size=2, vocab=["a", "b", "c"]), [0], [1.0], 1)
-
-
-def copy_project(dest: Path) -> None:
-    """The files a user clones: the library, the stage scripts, dvc.yaml, params.yaml, data/books/."""
-    shutil.copytree(ROOT / "charlm", dest / "charlm")  # with its __pycache__: see compiled_step
-    for name in ("stages", "data/books"):
-        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("dvc.yaml", "params.yaml", ".gitignore", ".dvcignore"):
-        shutil.copy(ROOT / name, dest / name)
-
-
-def write_params(dest: Path, overrides: dict[str, object]) -> None:
-    """params.yaml in `dest`: the project's own, with dotted keys overridden."""
-    (dest / "params.yaml").write_text(yaml.safe_dump(project_params(overrides), sort_keys=False))
-
-
-def env_with_venv() -> dict[str, str]:
-    """This environment with this interpreter's directory first on PATH (as an activated venv)."""
-    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-            "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
-            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    generate(LitCharRNN(3, embed_dim=2, hidden_size=2, vocab=["a", "b", "c"]), [0], [1.0, 0.0], 1, top_k=2)
 
 
 def run_stage(name: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -213,7 +246,8 @@ def run_stage(name: str, cwd: Path, timeout: float = 120) -> subprocess.Complete
 def run_here(name: str, cwd: Path) -> tuple[int, str]:
     """`python -m stages.<name>` run in this process (the same module as __main__, the same files, no
     interpreter start-up: torch and Lightning are imported once per test session): exit code and stderr."""
-    err, before = io.StringIO(), os.getcwd()
+    err = io.StringIO()
+    before = os.getcwd()
     os.chdir(cwd)
     try:
         with redirect_stderr(err), redirect_stdout(io.StringIO()):
@@ -226,26 +260,110 @@ def run_here(name: str, cwd: Path) -> tuple[int, str]:
     return code, err.getvalue()
 
 
-def sh(repo: Path, *args: str) -> str:
-    """Run a command in the repo; it must succeed. Returns stdout + stderr."""
-    result = subprocess.run(args, cwd=repo, env=env_with_venv(), capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return result.stdout + result.stderr
-
-
-DVC = (sys.executable, "-m", "dvc")
-STAGES = ("download", "prepare", "train", "sample", "plot_softmax")
-
-
 def repro(repo: Path, *args: str) -> set[str]:
     """`dvc repro [args]`; returns the stages that ran their command."""
     out = sh(repo, *DVC, "repro", *args)
     return set(re.findall(r"Running stage '(\w+)'", out))
 
 
-def init_repo(path: Path) -> None:
-    """Make `path` a git + DVC repository with everything committed, as a fresh clone is."""
-    sh(path, "git", "init", "-q")
-    sh(path, *DVC, "init", "-q")
-    sh(path, "git", "add", "-A")
-    sh(path, "git", "commit", "-qm", "project")
+GOOD = {"corpus.source": "data/books/corpus.txt", **TINY}  # a small book of the stage tests
+
+
+def run_all(root: Path) -> Path:
+    """`root` with every stage run once, successfully, on a small corpus (GOOD)."""
+    (root / "data/books").mkdir(parents=True, exist_ok=True)
+    (root / "data/books/corpus.txt").write_text(make_text(200))
+    write_params(root, GOOD)
+    for stage in STAGES:
+        code, err = run_here(stage, root)
+        assert code == 0, err
+    return root
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """sha256 of every output file the stages write."""
+    files = [p for d in ("data", "models", "metrics", "plots", "dvclive") for p in (root / d).rglob("*")
+             if p.is_file()]
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+def one_error_line(stderr: str, message: str) -> bool:
+    """Whether `stderr` is exactly one line, `error: ...` containing `message`, and no traceback."""
+    lines = stderr.strip().splitlines()
+    return len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+
+
+def fetch(cfg: params.CorpusParams, tmp_path: Path) -> tuple[str, dict[str, Any]]:
+    """download() into tmp_path/raw/corpus.txt, local books read from tmp_path: the text it wrote and
+    its provenance; no temp file is left."""
+    from charlm.corpus import download
+
+    out = tmp_path / "raw"
+    provenance = download(cfg, out / "corpus.txt", books=tmp_path)
+    assert [p.name for p in out.iterdir()] == ["corpus.txt"]
+    return (out / "corpus.txt").read_bytes().decode("utf-8"), provenance
+
+
+def refused(cfg: params.CorpusParams, tmp_path: Path, message: str, books: Path | None = None) -> str:
+    """download() into tmp_path/raw raises a CharlmError matching `message` (its text is returned), and
+    the folder is as it was: no temp file, an earlier corpus.txt untouched."""
+    from charlm.corpus import download
+    from charlm.errors import CharlmError
+
+    out = tmp_path / "raw"
+    before = {p.name: p.read_bytes() for p in out.iterdir()} if out.exists() else {}
+    with pytest.raises(CharlmError, match=message) as error:
+        download(cfg, out / "corpus.txt", books=books or tmp_path)
+    assert ({p.name: p.read_bytes() for p in out.iterdir()} if out.exists() else {}) == before
+    return str(error.value)
+
+
+def train_tiny(prepared: Path, out: Path, seed: int = 1, log: bool = False, clock: Any = None,
+               **overrides: Any) -> tuple[Path, dict[str, Any]]:
+    """fit() as the train stage calls it: a fresh run folder in `out`, the tiny model; (best.ckpt,
+    metrics)."""
+    import time
+
+    from dvclive.lightning import DVCLiveLogger
+
+    from charlm.rundir import RunDir
+    from charlm.training import fit
+
+    def logger(resumed: bool) -> DVCLiveLogger:
+        return DVCLiveLogger(dir=str(out / "dvclive"), dvcyaml=False, save_dvc_exp=False, resume=resumed)
+
+    run = RunDir(out / "run", log_dir=out / "dvclive" if log else None)
+    result = fit(tiny("model"), tiny("train", **overrides), seed, prepared, run,
+                 logger=logger if log else None, progress=False, clock=clock or time.monotonic)
+    assert result is not None
+    return result
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny trained run: prepared/, run/checkpoints/best.ckpt, dvclive/ with curves and samples."""
+    root = tmp_path_factory.mktemp("trained")
+    train_tiny(prepare_text(make_text(300), root / "prepared"), root, log=True, preview_chars=60)
+    return root
+
+
+@pytest.fixture(scope="session")
+def explorer_page(trained_run: Path) -> Iterator[str]:
+    """`charlm explore` of the tiny trained run, served on loopback: its address."""
+    from charlm.explore import serve
+
+    blocks = serve(trained_run / "run/checkpoints/best.ckpt", None, trained_run / "prepared",
+                   trained_run / "dvclive", block=False)
+    try:
+        yield blocks.local_url
+    finally:
+        blocks.close()
+
+
+def save_checkpoint(model: Any, path: Path) -> Path:
+    """A checkpoint of `model` as the train stage's holds it (weights, hyperparameters, vocabulary)."""
+    import torch
+
+    torch.save({"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams),
+                "vocab": model.vocab}, path)
+    return path

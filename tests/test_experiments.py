@@ -7,19 +7,22 @@ import subprocess
 import sys
 
 import pytest
-from conftest import DVC, ROOT, TINY, Route, copy_project, env_with_venv, init_repo, make_text, serve, sh, write_params
+from conftest import DVC, ROOT, TINY, Route, commit, copy_project, environment, make_text, serve, sh
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory):
     book = ("*** START OF THE PROJECT GUTENBERG EBOOK SEVEN ***\n" + make_text(200, seed=7)
             + "*** END OF THE PROJECT GUTENBERG EBOOK SEVEN ***\n")
-    with serve({"/a.txt": Route(make_text(200).encode()), "/cache/epub/7/pg7.txt": Route(book.encode())}) as server:
-        path = tmp_path_factory.mktemp("exps")
-        copy_project(path)
-        write_params(path, {"corpus.source": server.url("/a.txt"),
-                            "corpus.gutenberg_url": server.url("/cache/epub/{id}/pg{id}.txt"), **TINY})
-        init_repo(path)
+    with serve({"/a.txt": Route(make_text(200).encode()),
+                "/cache/epub/7/pg7.txt": Route(book.encode())}) as server:
+        path = copy_project(tmp_path_factory.mktemp("exps"), {
+            "corpus.source": server.url("/a.txt"),
+            "corpus.gutenberg_url": server.url("/cache/epub/{id}/pg{id}.txt"),
+            **TINY})
+        commit(path)
         sh(path, *DVC, "exp", "run", "-n", "baseline")
         sh(path, *DVC, "exp", "run", "-n", "wide", "-S", "model.hidden_size=32")
         sh(path, *DVC, "exp", "run", "-n", "book", "-S", "corpus.source=gutenberg:7")
@@ -49,7 +52,8 @@ def test_exp_show_lists_every_experiment_with_params_and_metrics(repo):
         metrics = exps[name]["metrics"]
         assert metrics["metrics/train.json:val_loss"] > 0
         assert "metrics/sample.json:unrecognisable_from" in metrics
-    assert exps["book"]["metrics"]["metrics/prepare.json:characters"] != exps["baseline"]["metrics"]["metrics/prepare.json:characters"]
+    assert (exps["book"]["metrics"]["metrics/prepare.json:characters"]
+            != exps["baseline"]["metrics"]["metrics/prepare.json:characters"])
 
 
 def test_metrics_and_params_diff_between_experiments(repo):
@@ -58,7 +62,8 @@ def test_metrics_and_params_diff_between_experiments(repo):
     assert train["val_loss"]["old"] != train["val_loss"]["new"]
     assert "metrics/prepare.json" not in diff  # same corpus: nothing changed there
     params = json.loads(sh(repo, *DVC, "params", "diff", "baseline", "wide", "--json"))
-    assert params["params.yaml"]["model.hidden_size"]["old"] == 16 and params["params.yaml"]["model.hidden_size"]["new"] == 32
+    assert (params["params.yaml"]["model.hidden_size"]["old"] == 16
+            and params["params.yaml"]["model.hidden_size"]["new"] == 32)
 
 
 def test_plots_diff_holds_both_experiments(repo):
@@ -67,12 +72,14 @@ def test_plots_diff_holds_both_experiments(repo):
     assert loss["revisions"] == ["baseline", "wide"]
     points = loss["content"]["data"]["values"]
     for rev in ("baseline", "wide"):  # train and val curves of both runs, 2 epochs each
-        assert sorted(p["filename"] for p in points if p["rev"] == rev) == ["train/loss.tsv"] * 2 + ["val/loss.tsv"] * 2
+        assert (sorted(p["filename"] for p in points if p["rev"] == rev)
+                == ["train/loss.tsv"] * 2 + ["val/loss.tsv"] * 2)
 
 
 def test_report_has_every_experiment(repo):
     result = subprocess.run([sys.executable, "-m", "stages.report"], cwd=repo, capture_output=True, text=True,
-                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(repo)}, timeout=300)
+                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(repo)},
+                            timeout=300)
     assert result.returncode == 0, result.stderr
     html = (repo / "plots/experiments.html").read_text()
     for name, exp in exp_show(repo).items():
@@ -93,7 +100,7 @@ def test_bad_override_fails_fast_and_loses_nothing(repo, override, message):
             "plots/recognisable_words.png", "dvclive/plots/metrics/val/loss.tsv"]
     before = {f: (repo / f).read_bytes() for f in keep}
     result = subprocess.run([*DVC, "exp", "run", "-S", override], cwd=repo, capture_output=True, text=True,
-                            env=env_with_venv())
+                            env=environment())
     sh(repo, "git", "checkout", "params.yaml")  # `exp run -S` wrote the bad value into the workspace
     assert result.returncode != 0
     errors = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("error: ")]

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import STAGES, TINY, copy_project, init_repo, make_text, repro, write_params
+from conftest import STAGES, TINY, commit, copy_project, make_text, repro
 
 from charlm.data import decode
+
+pytestmark = pytest.mark.slow
 
 IDEOGRAPHS = [chr(0x4E00 + i) for i in range(300)]
 
@@ -21,7 +23,8 @@ def mixed_text(seed: int = 7) -> str:
     """Play-like lines, every third one 30 CJK ideographs drawn from 300: some 340 distinct characters."""
     rng = random.Random(seed)
     lines = make_text(200, seed=seed).splitlines()
-    return "\n".join("".join(rng.choices(IDEOGRAPHS, k=30)) if i % 3 == 0 else line for i, line in enumerate(lines)) + "\n"
+    return "\n".join("".join(rng.choices(IDEOGRAPHS, k=30)) if i % 3 == 0 else line
+                     for i, line in enumerate(lines)) + "\n"
 
 
 def generated(path: Path) -> str:
@@ -33,11 +36,10 @@ def generated(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("large-vocab")
-    copy_project(path)
+    path = copy_project(tmp_path_factory.mktemp("large-vocab"),
+                        {"corpus.source": "data/books/corpus.txt", **TINY})
     (path / "data/books/corpus.txt").write_text(mixed_text(), encoding="utf-8")
-    write_params(path, {"corpus.source": "data/books/corpus.txt", **TINY})
-    init_repo(path)
+    commit(path)
     assert repro(path) == set(STAGES)
     return path
 

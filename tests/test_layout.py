@@ -1,4 +1,5 @@
-"""The layout's promises: stages are thin scripts over charlm, and dvc.yaml lists exactly the code each runs."""
+"""The layout's promises: stages are thin scripts over charlm, and dvc.yaml lists exactly the code each
+runs."""
 
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def charlm_closure(path: Path) -> set[str]:
-    """Every charlm file that running `path` executes: its charlm imports, theirs, and the package's __init__."""
+    """Every charlm file that running `path` executes: its charlm imports, theirs, and the package's
+    __init__."""
     files, todo = set(), [m for m in imported_modules(path) if m.split(".")[0] == "charlm"]
     while todo:
         module = todo.pop()
@@ -65,7 +67,8 @@ def test_no_stage_imports_another():
 
 def test_library_knows_nothing_of_dvc():
     for path in sorted((ROOT / "charlm").glob("*.py")):
-        assert not {m for m in imported_modules(path) if m.split(".")[0] in ("dvc", "dvclive", "stages")}, path.name
+        assert not {m for m in imported_modules(path)
+                    if m.split(".")[0] in ("dvc", "dvclive", "stages")}, path.name
 
 
 def test_the_exercise_names_import_from_charlm():
@@ -83,9 +86,17 @@ def test_the_exercise_names_import_from_charlm():
     assert list(inspect.signature(tempered_softmax).parameters) == ["preds", "T"]
 
 
-@pytest.mark.parametrize("module, heavy", [("charlm.corpus", "torch"), ("charlm.cli", "lightning")])
+def test_each_library_module_has_its_test_file():
+    modules = {p.stem for p in (ROOT / "charlm").glob("*.py")} - {"__init__", "__main__"}
+    missing = sorted(m for m in modules if not (ROOT / f"tests/test_{m}.py").is_file())
+    assert not missing, f"no tests/test_<module>.py for {missing}"
+
+
+@pytest.mark.parametrize("module, heavy", [("charlm.corpus", "torch"), ("charlm.cli", "torch"),
+                                           ("charlm.generate", "lightning")])
 def test_light_modules_do_not_load_heavy_ones(module, heavy):
-    """charlm/__init__ exports lazily: downloading does not pay for torch, generating not for Lightning."""
+    """charlm/__init__ exports lazily: downloading does not pay for torch, `charlm --help` neither, and
+    generating not for Lightning."""
     code = f"import sys, charlm, {module}; assert {heavy!r} not in sys.modules, {heavy!r}"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
     assert importlib.import_module("charlm").tempered_softmax.__module__ == "charlm.temperature"

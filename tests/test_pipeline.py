@@ -12,9 +12,11 @@ import math
 from pathlib import Path
 
 import pytest
-from conftest import DVC, STAGES, TINY, Route, copy_project, init_repo, make_text, repro, serve, sh, write_params
+from conftest import DVC, STAGES, TINY, Route, commit, copy_project, make_text, repro, serve, sh, write_params
 
 from charlm import LitCharRNN
+
+pytestmark = pytest.mark.slow
 
 OUTPUTS = ("data/raw/corpus.txt", "data/prepared/train.npy", "models/best.ckpt", "metrics/train.json",
            "dvclive/plots/metrics/val/loss.tsv", "data/samples/T1.0.txt", "metrics/sample.json",
@@ -33,11 +35,9 @@ def server():
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory, server):
-    path = tmp_path_factory.mktemp("repo")
-    copy_project(path)
+    path = copy_project(tmp_path_factory.mktemp("repo"), {"corpus.source": server.url("/corpus.txt"), **TINY})
     (path / "data/books/b.txt").write_text(make_text(200, seed=2))
-    write_params(path, {"corpus.source": server.url("/corpus.txt"), **TINY})
-    init_repo(path)
+    commit(path)
     assert repro(path) == set(STAGES)
     return path
 
@@ -106,14 +106,21 @@ def test_editing_a_local_corpus_reruns_download(repo, server):
     assert repro(repo) == {"download"}  # data/books changed since A ran; A's text did not: nothing after
 
 
+def test_the_books_readme_is_no_book(repo, server):
+    """.dvcignore leaves data/books/README.md out of the download stage's dependency."""
+    readme = repo / "data/books/README.md"
+    readme.write_text(readme.read_text() + "\nA note for the next reader.\n")
+    assert repro(repo) == set()
+
+
 def test_a_cosmetic_change_in_the_frequency_plot_reruns_prepare_not_train(repo):
     code = repo / "charlm/charstats.py"
     code.write_text(code.read_text().replace('"tab:blue"', '"tab:green"'))
     assert repro(repo) == {"prepare"}  # same prepared data: train and what follows stay
 
 
-def test_a_change_in_generation_reruns_sample_only(repo):
-    code = repo / "charlm/generate.py"
+def test_a_change_in_the_word_metrics_reruns_sample_only(repo):
+    code = repo / "charlm/words.py"
     code.write_text(code.read_text() + "\n# a comment\n")
     assert repro(repo) == {"sample"}
 
@@ -131,14 +138,16 @@ def test_changing_the_model_reruns_train_and_after_not_prepare(repo, server):
     model = LitCharRNN.load_from_checkpoint(repo / "models/best.ckpt", weights_only=True)
     assert model.hparams.hidden_size == 24 and model.hparams.maxlen == 12
     header = (repo / "data/samples/T0.5.txt").read_text(encoding="utf-8").splitlines()[0]
-    assert len(eval(header.split("prompt ", 1)[1])) == 12  # the default prompt is maxlen characters, from the model
+    # the default prompt is maxlen characters, from the model
+    assert len(eval(header.split("prompt ", 1)[1])) == 12
 
 
 def test_rerun_is_reproducible(repo):
     timing = ("train_seconds", "wall_seconds", "windows_per_second", "predicted_chars_per_second")
 
     def results() -> tuple[dict, dict, dict[str, bytes]]:
-        train = {k: v for k, v in json.loads((repo / "metrics/train.json").read_text()).items() if k not in timing}
+        train = {k: v for k, v in json.loads((repo / "metrics/train.json").read_text()).items()
+                 if k not in timing}
         sample = json.loads((repo / "metrics/sample.json").read_text())
         return train, sample, {p.name: p.read_bytes() for p in (repo / "data/samples").iterdir()}
 

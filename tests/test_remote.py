@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import DVC, STAGES, TINY, copy_project, init_repo, make_text, repro, sh, write_params
+import pytest
+from conftest import DVC, STAGES, TINY, commit, copy_project, make_text, repro, sh
+
+pytestmark = pytest.mark.slow
 
 
 def metrics(repo: Path) -> dict:
@@ -17,10 +20,9 @@ def test_pushed_run_is_pulled_into_a_fresh_clone_without_rerunning(tmp_path: Pat
     """After `dvc repro`, a commit and `dvc push`, a fresh `git clone` + `dvc pull` has the same model and
     metrics, and `dvc repro` there runs no stage."""
     origin, remote, clone = tmp_path / "origin", tmp_path / "dvc-remote", tmp_path / "clone"
-    copy_project(origin)
+    copy_project(origin, {"corpus.source": "data/books/corpus.txt", **TINY})
     (origin / "data/books/corpus.txt").write_text(make_text(300, seed=5))
-    write_params(origin, {"corpus.source": "data/books/corpus.txt", **TINY})
-    init_repo(origin)
+    commit(origin)
     sh(origin, *DVC, "remote", "add", "-d", "shared", str(remote))
     sh(origin, "git", "commit", "-qm", "shared remote", ".dvc/config")
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import DVC, TINY, copy_project, ddp, env_with_venv, init_repo, make_text, repro, write_params
+from conftest import DVC, TINY, commit, copy_project, ddp, environment, make_text, repro, sh
 
-from charlm.training import RunDir
+pytestmark = pytest.mark.slow
 
 EPOCHS = 6
 LAST = Path("models/run/checkpoints/last.ckpt")
@@ -22,11 +22,10 @@ LAST = Path("models/run/checkpoints/last.ckpt")
 @pytest.fixture
 def repo(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
     """A project whose training runs in `request.param` processes (1 unless a test says)."""
-    copy_project(tmp_path)
-    (tmp_path / "data/books/corpus.txt").write_text(make_text(600, seed=11))
-    write_params(tmp_path, {"corpus.source": "data/books/corpus.txt", **TINY, "train.max_epochs": EPOCHS,
+    copy_project(tmp_path, {"corpus.source": "data/books/corpus.txt", **TINY, "train.max_epochs": EPOCHS,
                             **ddp(getattr(request, "param", 1))})
-    init_repo(tmp_path)
+    (tmp_path / "data/books/corpus.txt").write_text(make_text(600, seed=11))
+    commit(tmp_path)
     return tmp_path
 
 
@@ -42,8 +41,9 @@ def default_sigint() -> None:
 
 
 def start_repro(repo: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([*DVC, "repro"], cwd=repo, env=env_with_venv(), start_new_session=True,
-                            preexec_fn=default_sigint, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return subprocess.Popen([*DVC, "repro"], cwd=repo, env=environment(), start_new_session=True,
+                            preexec_fn=default_sigint, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
 
 
 def wait_for(proc: subprocess.Popen[str], prefix: str, seen: list[str]) -> float:
@@ -76,7 +76,8 @@ def interrupt_training(repo: Path, sig: signal.Signals) -> tuple[int, float | No
 
 
 def resume_training(repo: Path) -> tuple[str, float]:
-    """`dvc repro` after the interruption: its output and the seconds from the start of training to its end."""
+    """`dvc repro` after the interruption: its output and the seconds from the start of training to its
+    end."""
     proc, seen = start_repro(repo), []
     started = wait_for(proc, "train: training from epoch", seen)
     ended = wait_for(proc, "train: val_loss=", seen)  # the stage's last line, after the metrics are written
@@ -90,7 +91,8 @@ def resume_training(repo: Path) -> tuple[str, float]:
 def test_interrupted_training_resumes(repo, sig):
     epoch, first = interrupt_training(repo, sig)
     assert 1 <= epoch < EPOCHS
-    assert not (repo / "models/best.ckpt").exists()  # DVC removed the old output; no half-trained model appeared
+    # DVC removed the old output; no half-trained model appeared
+    assert not (repo / "models/best.ckpt").exists()
     assert not (repo / "metrics/train.json").exists()
 
     out, second = resume_training(repo)
@@ -99,7 +101,8 @@ def test_interrupted_training_resumes(repo, sig):
     assert metrics["resumed_after_epoch"] == epoch  # not epoch 0
     assert metrics["epochs"] == EPOCHS  # the resumed run finished the remaining epochs, no more
     if sig == signal.SIGINT:  # the time and windows trained, including the interrupted part of an epoch
-        spent = first + second  # from the start of training to its end, in both processes, validation included
+        # from the start of training to its end, in both processes, validation included
+        spent = first + second
         assert 0.6 * spent < metrics["train_seconds"] <= spent + 0.1, (metrics, first, second)  # was uptime
         windows = metrics["windows_per_second"] * metrics["train_seconds"]
         assert windows == pytest.approx(EPOCHS * metrics["train_windows"], rel=0.05), metrics
@@ -113,22 +116,13 @@ def test_interrupted_training_resumes(repo, sig):
     assert repro(repo) == set()
 
 
-def test_resume_only_with_the_same_params_and_data(tmp_path, capsys):
-    run = RunDir(tmp_path / "run")
-    fp = {"model": {"hidden_size": 16}, "train": {"lr": 0.01}, "seed": 1, "data": {"a": "1"}}
-    assert run.start(fp) is None  # nothing to resume: a fresh run directory
-    run.checkpoints.mkdir()
-    run.last.write_bytes(b"ckpt")
-
-    assert run.start(fp) == run.last
-    assert "resuming the interrupted run" in capsys.readouterr().out
-
-    assert run.start({**fp, "model": {"hidden_size": 32}, "data": {"a": "2"}}) is None
-    assert "starting fresh: data, model changed since the interrupted run" in capsys.readouterr().out
-    assert not run.checkpoints.exists()  # the old run is gone
-
-    run.checkpoints.mkdir()
-    run.last.write_bytes(b"ckpt")
-    assert run.start({**fp, "model": {"hidden_size": 32}, "data": {"a": "2"}}, resume=False) is None
-    assert "train.resume is false: starting fresh" in capsys.readouterr().out
-
+def test_a_damaged_resume_point_does_not_stop_the_pipeline(repo):
+    """A resume point that cannot be used is set aside with one line; `dvc repro` trains afresh."""
+    run = repo / "models/run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "fingerprint.json").write_text("{broken")
+    (run / "checkpoints/last.ckpt").write_bytes(b"not a checkpoint")
+    out = sh(repo, *DVC, "repro")
+    assert "train: cannot resume the interrupted run: its fingerprint.json is unreadable; moved it to" in out
+    assert "Traceback" not in out and (repo / "models/run.damaged/checkpoints/last.ckpt").is_file()
+    assert json.loads((repo / "metrics/train.json").read_text())["resumed_after_epoch"] == 0

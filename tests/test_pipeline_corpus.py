@@ -5,8 +5,20 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import Route, copy_project, init_repo, make_text, repro, serve, write_params
-from test_gutenberg import BODY, BOTH_MARKERS
+from conftest import (
+    BODY,
+    BOTH_MARKERS,
+    TINY,
+    Route,
+    commit,
+    copy_project,
+    make_text,
+    repro,
+    serve,
+    write_params,
+)
+
+pytestmark = pytest.mark.slow
 
 LOCAL = make_text(60, seed=3)
 
@@ -15,11 +27,9 @@ LOCAL = make_text(60, seed=3)
 def repo(tmp_path_factory: pytest.TempPathFactory):
     book = Route((BOTH_MARKERS.replace(BODY, make_text(40, seed=5))).encode())
     with serve({"/cache/epub/1342/pg1342.txt": book}) as server:
-        path = tmp_path_factory.mktemp("repo")
-        copy_project(path)
+        path = copy_project(tmp_path_factory.mktemp("repo"), TINY)
         (path / "data/books/local.txt").write_text(LOCAL.replace("\n", "\r\n"), encoding="utf-8")
-        write_params(path, {})
-        init_repo(path)
+        commit(path)
         yield path, server.url("/cache/epub/{id}/pg{id}.txt")
 
 
@@ -30,7 +40,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory):
 ], ids=["gutenberg", "local", "list"])
 def test_repro_prepares_the_chosen_corpus(repo, source, expected):
     path, template = repo
-    write_params(path, {"corpus.source": source, "corpus.gutenberg_url": template})
+    write_params(path, {**TINY, "corpus.source": source, "corpus.gutenberg_url": template})
     assert repro(path, "prepare") == {"download", "prepare"}
     assert (path / "data/raw/corpus.txt").read_text(encoding="utf-8") == expected
     stats = json.loads((path / "metrics/prepare.json").read_text())

@@ -18,11 +18,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import copy_project, write_params
-from test_failures import GOOD, run_all, snapshot
+from conftest import GOOD, copy_project, run_all, snapshot, write_params
 
+from charlm.checkpoint import load_checkpoint
 from charlm.data import load_split, load_vocab
-from charlm.model_step import load_checkpoint
+
+pytestmark = pytest.mark.slow
 
 PR_CAPBSET_DROP, CAP_DAC_OVERRIDE = 24, 1  # from <linux/prctl.h>, <linux/capability.h>
 
@@ -109,7 +110,8 @@ def test_unwritable_outputs_fail_cleanly(workspace, stage, max_file_bytes, read_
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     if stage == "train":  # Lightning's own info lines come first ("GPU available: False, used: False")
-        assert "Traceback" not in result.stderr and [line for line in lines if line.startswith("error")] == lines[-1:]
+        assert ("Traceback" not in result.stderr
+                and [line for line in lines if line.startswith("error")] == lines[-1:])
         lines = lines[-1:]
     assert lines == [f"error: {message}"], result.stderr
     if stage == "train":  # dvclive/ is the live log of the failed run, models/run/ its resumable state

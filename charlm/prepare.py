@@ -1,0 +1,140 @@
+"""corpus.txt -> the character vocabulary and the encoded, contiguous splits training reads.
+
+    pass 1: occurrences per code point -> vocab.json (the sorted distinct characters), the length
+    pass 2: integer codes (1 byte per character for <= 256 symbols, else 2) -> train.npy (the first
+            1 - val_fraction of the text), val.npy (the rest)
+
+Both passes read the corpus CHUNK characters at a time and the splits are written as they
+are encoded, so preparing takes a few chunks of memory plus a table of counts, whatever the size.
+`prepare` is the one way to make prepared data: the stage, the tests and the benchmarks call it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from charlm.errors import CharlmError
+from charlm.files import atomic_path, write_json
+
+CHUNK = 1 << 20  # characters read, counted or encoded at a time: bounds the temporary UTF-32 copies
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What `prepare` wrote: the vocabulary, each character's count, and the split sizes."""
+
+    idx2char: list[str]
+    counts: np.ndarray
+    n_train: int
+    n_val: int
+
+
+def code_dtype(vocab_size: int) -> np.dtype:
+    """The smallest integer type torch can index with that holds every character code."""
+    return np.dtype(np.uint8 if vocab_size <= 256 else np.int16 if vocab_size <= 32767 else np.int32)
+
+
+def code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+
+def code_table(idx2char: Sequence[str]) -> np.ndarray:
+    """Code point -> character code: encoding is one gather, no per-character Python."""
+    table = np.zeros(max(map(ord, idx2char)) + 1, dtype=code_dtype(len(idx2char)))
+    table[[ord(c) for c in idx2char]] = np.arange(len(idx2char))
+    return table
+
+
+def split_sizes(length: int, val_fraction: float) -> tuple[int, int]:
+    n_val = round(length * val_fraction)
+    return length - n_val, n_val
+
+
+def min_length(val_fraction: float) -> int:
+    """The shortest text whose train and validation splits both hold two characters."""
+    n = max(2, math.ceil(1.5 / val_fraction), math.ceil(2 / (1 - val_fraction)))
+    while min(split_sizes(n, val_fraction)) < 2:
+        n += 1
+    return n
+
+
+def check_split(length: int, val_fraction: float) -> tuple[int, int]:
+    """The train and validation sizes; each split needs two characters (one input, one target). How long
+    a window is, is the model's business (`model.maxlen`), checked when training starts."""
+    if min(split_sizes(length, val_fraction)) < 2:
+        raise CharlmError(f"the corpus has {length:,} characters; with val_fraction={val_fraction} it needs"
+                          f" at least {min_length(val_fraction):,} (two characters in each split)")
+    return split_sizes(length, val_fraction)
+
+
+def corpus_chunks(path: Path) -> Iterator[str]:
+    """A UTF-8 text file, CHUNK characters at a time ('\\r\\n' and '\\r' read as '\\n')."""
+    with open(path, encoding="utf-8") as f:
+        try:
+            while chunk := f.read(CHUNK):
+                yield chunk
+        except UnicodeDecodeError as e:
+            raise CharlmError(f"{path} is not UTF-8 text ({e.reason}): rerun the download stage"
+                              " (dvc repro -f download)") from None
+
+
+def count_chars(path: Path) -> tuple[list[str], np.ndarray]:
+    """Pass 1: the vocabulary (sorted distinct characters) and how often each occurs."""
+    counts = np.zeros(0, dtype=np.int64)  # per code point, grown to the largest seen
+    for chunk in corpus_chunks(path):
+        seen = np.bincount(code_points(chunk))
+        if len(seen) > len(counts):
+            counts = np.pad(counts, (0, len(seen) - len(counts)))
+        counts[: len(seen)] += seen
+    points = np.flatnonzero(counts)
+    return [chr(p) for p in points], counts[points]
+
+
+def encoded_chunks(path: Path, idx2char: Sequence[str], cut: int) -> Iterator[np.ndarray]:
+    """Pass 2: the file's character codes, chunk by chunk, with a chunk boundary at character `cut`."""
+    table = code_table(idx2char)
+    pos = 0
+    for chunk in corpus_chunks(path):
+        codes = table[code_points(chunk)]
+        if pos < cut < pos + len(codes):
+            yield codes[: cut - pos]
+            codes = codes[cut - pos :]
+            pos = cut
+        yield codes
+        pos += len(codes)
+
+
+def write_npy(path: Path, dtype: np.dtype, length: int, chunks: Iterator[np.ndarray]) -> None:
+    """A 1-d .npy file of `length` items taken from `chunks`, written as they come: numpy's own header,
+    then the bytes, byte for byte what np.save writes. Python's file object writes them: numpy's file
+    writes report a full disk without its cause. The iterator stops right after the last item taken."""
+    descr = np.lib.format.dtype_to_descr(np.dtype(dtype))
+    header = {"descr": descr, "fortran_order": False, "shape": (length,)}
+    written = 0
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+        for chunk in chunks if length else ():
+            f.write(memoryview(np.ascontiguousarray(chunk, dtype=dtype)).cast("B"))
+            written += len(chunk)
+            if written >= length:
+                break
+        if written != length:
+            raise CharlmError(f"{path}: {written:,} of {length:,} codes; did the corpus change while being"
+                              " read?")
+
+
+def prepare(corpus: Path, out: Path, val_fraction: float) -> Prepared:
+    """vocab.json, train.npy and val.npy in `out` for the UTF-8 text file `corpus`."""
+    idx2char, counts = count_chars(corpus)
+    n_train, n_val = check_split(int(counts.sum()), val_fraction)
+    chunks = encoded_chunks(corpus, idx2char, n_train)
+    dtype = code_table(idx2char).dtype
+    write_npy(out / "train.npy", dtype, n_train, chunks)
+    write_npy(out / "val.npy", dtype, n_val, chunks)
+    write_json(out / "vocab.json", {"idx2char": idx2char, "char2idx": {c: i for i, c in enumerate(idx2char)}})
+    return Prepared(idx2char, counts, n_train, n_val)
