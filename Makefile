@@ -5,12 +5,14 @@
 #   make fast   the tests that need neither real DVC nor real training: the inner loop
 #   make lint   ruff
 #   make explore  the trained model in the browser (after make run)
+#   make quick  the pipeline with 2 minutes of training: an experiment named quick; params.yaml stays as it is
+#   make notebook  the exercise, step by step, in JupyterLab (notebooks/exercise.ipynb)
 VENV ?= .venv
 PYTHON ?= python3
 # dvc.yaml runs `python -m stages.<name>`: put the venv first on PATH so that `python` is its interpreter.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install run test fast lint explore
+.PHONY: install run quick test fast lint explore notebook
 install: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -21,6 +23,10 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 run: install
 	dvc repro
+
+quick: install
+	cp params.yaml .params.yaml.quick
+	dvc exp run -f -n quick -S train.max_time=2; status=$$?; mv .params.yaml.quick params.yaml; exit $$status
 
 test: install
 	python -m pytest -q tests
@@ -33,3 +39,7 @@ lint: install
 
 explore: install
 	charlm explore
+
+notebook: install
+	$(VENV)/bin/python -m pip install --quiet -e ".[notebook]"
+	jupyter lab notebooks/exercise.ipynb

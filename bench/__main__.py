@@ -31,9 +31,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--quality", type=float, metavar="MINUTES",
-                        help="instead: the LSTM (params.yaml) vs a GPT of nanoGPT's CPU recipe, MINUTES each")
+                        help="instead: the LSTM (params.yaml) vs a GPT of nanoGPT's CPU recipe, at equal"
+                             " training time (the LSTM's cap: MINUTES)")
     parser.add_argument("--levers", type=float, metavar="MINUTES",
                         help="instead: the LSTM with each lever of bench/quality.py's LEVERS, MINUTES each")
+    parser.add_argument("--seeds", type=int, default=1, help="with --quality: repeat with this many seeds")
     parser.add_argument("--corpus", type=Path, default=BOOK, help=f"the text to measure on (default: {BOOK})")
     parser.add_argument("--only", nargs="*", type=int, metavar="N",
                         help="with --levers: only these (numbered from 1)")
@@ -49,7 +51,7 @@ def main() -> None:
     if args.memory:
         return main_memory(args.memory, args.corpus)
     if args.quality:
-        return main_quality(args.quality, args.corpus)
+        return main_quality(args.quality, args.corpus, args.seeds)
     if args.levers:
         return main_levers(args.levers, args.only, args.corpus)
     main_all(args.corpus, args.quick)
@@ -154,28 +156,31 @@ def main_parallel(book: Path) -> None:
           f" results in {RESULTS / 'parallel.json'}")
 
 
-def main_quality(minutes: float, book: Path) -> None:
-    """`--quality MINUTES`: both models on the book's split (the prepare stage's), equal wall time."""
-    data = prepared_dir(corpus_text(1_115_394, book))
-    vocab = len(load_vocab(data))
-    speed = bench_training(data, vocab, 60, 128)["bare_windows_per_s"]  # the machine's pace, to compare
-    results = {"machine": machine(), "bare_windows_per_s": speed, **quality(data, vocab, minutes)}
+def main_quality(minutes: float, book: Path, seeds: int) -> None:
+    """`--quality MINUTES [--seeds N]`: the fair pair of bench/quality.py, into bench/results/quality.json."""
+    data = prepared_dir(corpus_text(10**9, book))
+    speed = bench_training(data, len(load_vocab(data)), 60, 128)["bare_windows_per_s"]  # the machine's pace
+    r = {"machine": machine(), "bare_windows_per_s": speed, **quality(data, minutes, seeds)}
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "quality.json").write_text(json.dumps(results, indent=2) + "\n")
-    r = results
-    print(f"| model, equal wall time (at most {minutes:g} min) | val_loss, 40-char blocks"
-          " | whole-text context | trained |")
-    print("|---|---|---|---|")
-    print(f"| LSTM (params.yaml) | {r['lstm_val_loss']:.3f} | {r['lstm_val_loss_stateful']:.3f} (stateful) "
-          f"| {r['lstm_epochs']:g} epochs, stopped by {r['lstm_stopped_by']},"
-          f" {r['lstm_wall_seconds']:.0f} s |")
-    print(f"| GPT (nanoGPT CPU recipe) | {r['gpt_val_loss_40']:.3f} | {r['gpt_val_loss_64']:.3f}"
-          " (64-char blocks) "
-          f"| {r['gpt_steps']:,} steps, {r['gpt_seconds']:.0f} s |")
-    print(f"\nGPT / LSTM: {r['gpt_val_loss_40'] / r['lstm_val_loss']:.3f} on 40-char blocks;"
-          " GPT (64) / LSTM (stateful):"
-          f" {r['gpt_val_loss_64'] / r['lstm_val_loss_stateful']:.3f}. Bare loop {speed:,.0f} windows/s;"
-          f" {json.dumps(r['machine'])}; results in {RESULTS / 'quality.json'}")
+    (RESULTS / "quality.json").write_text(json.dumps(r, indent=2) + "\n")
+    s = r["summary"]
+
+    def cell(key: str) -> str:
+        return f"{s[key]['mean']:.3f} ({s[key]['min']:.3f}-{s[key]['max']:.3f})" if seeds > 1 else \
+            f"{s[key]['mean']:.3f}"
+
+    print(f"Equal training time ({minutes:g} min cap for the LSTM, validation excluded; the GPT gets the"
+          f" seconds the LSTM trained), precision {r['precision']} for both, {seeds} seed(s): mean (range)."
+          " Scored on the test text: 40-character blocks, and each model's best use of context.\n")
+    print("| model | test loss, 40-char blocks | test loss, best context | trained |\n|---|---|---|---|")
+    lstm = r["runs"][0]
+    print(f"| LSTM (params.yaml) | {cell('lstm_test_loss')} | {cell('lstm_test_loss_stateful')} (state"
+          f" carried) | {lstm['lstm_train_seconds']:.0f} s, {lstm['lstm_epochs']:g} epochs,"
+          f" {lstm['lstm_stopped_by']} |")
+    print(f"| GPT (nanoGPT CPU recipe) | {cell('gpt_test_loss')} | {cell('gpt_test_loss_sliding')} (sliding"
+          f" 64) | {lstm['gpt_steps']:,} steps |")
+    print(f"\nBare loop {speed:,.0f} windows/s; {json.dumps(r['machine'])}; results in"
+          f" {RESULTS / 'quality.json'}")
 
 
 def main_levers(minutes: float, only: list[int] | None, book: Path) -> None:
@@ -190,12 +195,12 @@ def main_levers(minutes: float, only: list[int] | None, book: Path) -> None:
     out = RESULTS / "levers" / ("all.json" if not only else f"only-{'-'.join(map(str, only))}.json")
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"| lever, {minutes:g} minutes each | val_loss | val_loss_stateful | epochs (best) | windows/s |")
-    print("|---|---|---|---|---|")
+    print(f"| lever, {minutes:g} minutes each | test_loss | test_loss_stateful | val_loss | epochs (best) |"
+          " stopped by | windows/s |\n|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['lever']} | {r['lstm_val_loss']:.3f} | {r['lstm_val_loss_stateful']:.3f}"
-              f" | {r['lstm_epochs']:g}"
-              f" ({r['lstm_best_epoch']:g}) | {r['lstm_windows_per_second']:,} |")
+        print(f"| {r['lever']} | {r['lstm_test_loss']:.3f} | {r['lstm_test_loss_stateful']:.3f} |"
+              f" {r['lstm_val_loss']:.3f} | {r['lstm_epochs']:g} ({r['lstm_best_epoch']:g}) |"
+              f" {r['lstm_stopped_by']} | {r['lstm_windows_per_second']:,} |")
     print(f"\nBare loop {speed:,.0f} windows/s before, {after:,.0f} after; {json.dumps(machine())};"
           f" results in {out}")
 

@@ -62,7 +62,7 @@ def bench_corpus_memory(megabytes: int, book: Path, train_minutes: float = 1.0) 
             copy_project(Path(tmp), {"corpus.source": str(BOOK), "corpus.sha256": "",
                                      "corpus.max_bytes": 2 * size * 1_000_000 + len(block),
                                      # 100,000 characters: the same validation
-                                     "prepare.val_fraction": 0.1 / size,
+                                     "prepare.val_fraction": 0.05 / size, "prepare.test_fraction": 0.1 / size,
                                      "train.max_time": train_minutes}, books=False)
             with open(Path(tmp) / BOOK, "wb") as f:
                 f.writelines(block for _ in range(max(1, size * 1_000_000 // len(block))))

@@ -86,11 +86,13 @@ def corpus_text(chars: int, path: Path = BOOK) -> str:
         return f.read(chars)
 
 
-def prepared_dir(text: str, val_fraction: float = 0.1) -> Path:
-    """A temporary folder with `text` prepared as the prepare stage prepares it."""
+def prepared_dir(text: str) -> Path:
+    """A temporary folder with `text` prepared as the prepare stage prepares it (params.yaml's split)."""
+    from charlm import config
     from charlm.prepare import prepare
 
+    cfg = config.load("prepare", path=ROOT / "params.yaml")
     out = Path(tempfile.mkdtemp(prefix="charlm-bench-"))
     (out / "corpus.txt").write_text(text, encoding="utf-8")
-    prepare(out / "corpus.txt", out, val_fraction)
+    prepare(out / "corpus.txt", out, cfg.val_fraction, cfg.test_fraction)
     return out

@@ -11,8 +11,9 @@ import lightning as L
 import torch
 
 from charlm import CharDataset, LitCharRNN, tempered_softmax
-from charlm.datamodule import ShuffledBatches, loader, val_batches
+from charlm.datamodule import ShuffledBatches, block_batches, loader
 from charlm.generate import generate
+from charlm.trainer import quiet_lightning
 
 
 def best_of(fn: Callable[[], float], repeats: int = 3) -> float:
@@ -44,12 +45,13 @@ def bench_training(data: Path, vocab: int, n_batches: int, batch_size: int) -> d
     def lightning() -> float:
         torch.manual_seed(0)
         model = LitCharRNN(vocab)
-        trainer = L.Trainer(max_epochs=1, limit_train_batches=n_batches, limit_val_batches=0, logger=False,
-                            enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                            deterministic=True, num_sanity_val_steps=0)
-        start = time.perf_counter()
-        trainer.fit(model, shuffled(ds, batch_size))
-        return time.perf_counter() - start
+        with quiet_lightning():
+            trainer = L.Trainer(max_epochs=1, limit_train_batches=n_batches, limit_val_batches=0,
+                                logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                                enable_model_summary=False, deterministic=True, num_sanity_val_steps=0)
+            start = time.perf_counter()
+            trainer.fit(model, shuffled(ds, batch_size))
+            return time.perf_counter() - start
 
     t_bare, t_light = [], []
     for _ in range(3):  # alternate, keep the best of each
@@ -63,7 +65,8 @@ def bench_training(data: Path, vocab: int, n_batches: int, batch_size: int) -> d
 def bare_loop(model: LitCharRNN, ds: CharDataset, batch_size: int, seconds: float, bf16: bool = False) -> int:
     """Train for `seconds` (whole epochs and a part) with plain PyTorch; returns the characters predicted."""
     opt = torch.optim.Adam(model.parameters(), lr=model.hparams.lr)
-    predicted, start = 0, time.perf_counter()
+    predicted = 0
+    start = time.perf_counter()
     while True:  # as many epochs as the time allows
         for x, y in shuffled(ds, batch_size):
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
@@ -78,8 +81,9 @@ def bare_loop(model: LitCharRNN, ds: CharDataset, batch_size: int, seconds: floa
 
 def val_loss(model: LitCharRNN, data: Path) -> float:
     """The train stage's validation loss (same loader, same Lightning validation step)."""
-    trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False)
-    return trainer.validate(model, val_batches(data, 40), verbose=False)[0]["val_loss"]
+    with quiet_lightning():
+        trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False)
+        return trainer.validate(model, block_batches(data, "val", 40), verbose=False)[0]["val_loss"]
 
 
 def bench_objectives(data: Path, vocab: int, seconds: float) -> dict[str, float]:

@@ -78,8 +78,10 @@ class History(Callback):
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         self.clock.start()  # also after a mid-epoch resume, where Lightning skips on_train_epoch_start
         processes = f" in each of {trainer.world_size} processes" if trainer.world_size > 1 else ""
+        size = sum(p.numel() for p in module.parameters())
         say(trainer, f"train: training from epoch {trainer.current_epoch + 1},"
-                     f" {trainer.num_training_batches:,} batches per epoch{processes}")
+                     f" {trainer.num_training_batches:,} batches per epoch{processes} ({size:,} parameters,"
+                     f" {trainer.precision})")
 
     def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         if trainer.is_global_zero:

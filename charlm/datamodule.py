@@ -97,14 +97,10 @@ def loader(dataset: CharDataset, sampler: Sampler) -> DataLoader:
     return DataLoader(dataset, sampler=sampler, batch_size=None)
 
 
-def val_dataset(data_dir: Path | str, maxlen: int) -> CharDataset:
-    """The validation text in back-to-back windows of `maxlen`, every position scored, so each
+def block_batches(data_dir: Path | str, split: str, maxlen: int, rank: int = 0, world: int = 1) -> DataLoader:
+    """A split (val or test) in back-to-back windows of `maxlen`, every position scored, so each
     character is predicted once from 1 to `maxlen` characters of context (nanoGPT's definition)."""
-    return CharDataset(data_dir, maxlen, maxlen, split="val", objective="every")
-
-
-def val_batches(data_dir: Path | str, maxlen: int, rank: int = 0, world: int = 1) -> DataLoader:
-    dataset = val_dataset(data_dir, maxlen)
+    dataset = CharDataset(data_dir, maxlen, maxlen, split=split, objective="every")
     return loader(dataset, DealtBatches(len(dataset), EVAL_BATCH, rank, world))
 
 
@@ -138,4 +134,5 @@ class CharDataModule(L.LightningDataModule):
         return loader(self.train_set, self.train_sampler(self.trainer.global_rank, self.trainer.world_size))
 
     def val_dataloader(self) -> DataLoader:
-        return val_batches(self.data_dir, self.maxlen, self.trainer.global_rank, self.trainer.world_size)
+        rank = self.trainer.global_rank
+        return block_batches(self.data_dir, "val", self.maxlen, rank, self.trainer.world_size)

@@ -19,10 +19,11 @@ from charlm.errors import CharlmError
 MAX_SEED = 2**32 - 1  # numpy's seeds are 32 bits
 
 
-def param(check: Callable[[Any], bool], expected: str, meaning: str) -> Any:
+def param(check: Callable[[Any], bool], expected: str, meaning: str, why: str = "") -> Any:
     """A dataclass field that `load` checks with `check`; `expected` says what is allowed, `meaning`
-    what it does (params.yaml's comment and the docs say the same)."""
-    return field(metadata={"check": check, "expected": expected, "meaning": meaning})
+    what it does (params.yaml's comment and the docs say the same), `why` (docs only) why it is set as
+    it is, where measurement or the exercise decided it."""
+    return field(metadata={"check": check, "expected": expected, "meaning": meaning, "why": why})
 
 
 def number(v: Any, *, integer: bool = False) -> bool:
@@ -132,8 +133,17 @@ class PrepareParams:
 
     val_fraction: float = real(
         lambda v: 0 < v < 1, "a number with 0 < val_fraction < 1",
-        "the last share of the text is the validation split (contiguous, never shuffled in)")
+        "the share of the text before the test split that is the validation split (selects the model)")
+    test_fraction: float = real(
+        lambda v: 0 < v < 1, "a number with 0 < test_fraction < 1",
+        "the last share of the text is the test split: held out, read once after training")
     rare_below: int = integer(1, "report characters seen fewer than this many times (often stray symbols)")
+
+    def __post_init__(self) -> None:
+        held_out = self.val_fraction + self.test_fraction
+        if held_out >= 1:
+            raise CharlmError(f"prepare.val_fraction + prepare.test_fraction is {held_out:g}: it must leave"
+                              " some text to train on (below 1)")
 
 
 @dataclass(frozen=True)
@@ -275,3 +285,4 @@ SECTIONS: dict[str, type] = {"corpus": CorpusParams, "prepare": PrepareParams, "
 SEED = param(
     lambda v: number(v, integer=True) and 0 <= v <= MAX_SEED, f"an integer from 0 to {MAX_SEED}",
     "the random seed: weight init, batch order, sampling; same seed + data = same run")
+

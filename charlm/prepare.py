@@ -1,8 +1,9 @@
 """corpus.txt -> the character vocabulary and the encoded, contiguous splits training reads.
 
     pass 1: occurrences per code point -> vocab.json (the sorted distinct characters), the length
-    pass 2: integer codes (1 byte per character for <= 256 symbols, else 2) -> train.npy (the first
-            1 - val_fraction of the text), val.npy (the rest)
+    pass 2: integer codes (1 byte per character for <= 256 symbols, else 2) -> train.npy, val.npy,
+            test.npy: contiguous, in that order; test is the last test_fraction of the text, validation
+            the val_fraction before it, training the rest
 
 Both passes read the corpus CHUNK characters at a time and the splits are written as they
 are encoded, so preparing takes a few chunks of memory plus a table of counts, whatever the size.
@@ -11,7 +12,6 @@ are encoded, so preparing takes a few chunks of memory plus a table of counts, w
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,14 +24,16 @@ from charlm.files import atomic_path, write_json
 CHUNK = 1 << 20  # characters read, counted or encoded at a time: bounds the temporary UTF-32 copies
 
 
+SPLITS = ("train", "val", "test")  # in the text's order
+
+
 @dataclass(frozen=True)
 class Prepared:
-    """What `prepare` wrote: the vocabulary, each character's count, and the split sizes."""
+    """What `prepare` wrote: the vocabulary, each character's count, and each split's length."""
 
     idx2char: list[str]
     counts: np.ndarray
-    n_train: int
-    n_val: int
+    sizes: dict[str, int]
 
 
 def code_dtype(vocab_size: int) -> np.dtype:
@@ -50,26 +52,29 @@ def code_table(idx2char: Sequence[str]) -> np.ndarray:
     return table
 
 
-def split_sizes(length: int, val_fraction: float) -> tuple[int, int]:
+def split_sizes(length: int, val_fraction: float, test_fraction: float) -> dict[str, int]:
+    n_test = round(length * test_fraction)
     n_val = round(length * val_fraction)
-    return length - n_val, n_val
+    return {"train": length - n_val - n_test, "val": n_val, "test": n_test}
 
 
-def min_length(val_fraction: float) -> int:
-    """The shortest text whose train and validation splits both hold two characters."""
-    n = max(2, math.ceil(1.5 / val_fraction), math.ceil(2 / (1 - val_fraction)))
-    while min(split_sizes(n, val_fraction)) < 2:
+def min_length(val_fraction: float, test_fraction: float) -> int:
+    """The shortest text whose every split holds two characters."""
+    n = 2
+    while min(split_sizes(n, val_fraction, test_fraction).values()) < 2:
         n += 1
     return n
 
 
-def check_split(length: int, val_fraction: float) -> tuple[int, int]:
-    """The train and validation sizes; each split needs two characters (one input, one target). How long
-    a window is, is the model's business (`model.maxlen`), checked when training starts."""
-    if min(split_sizes(length, val_fraction)) < 2:
-        raise CharlmError(f"the corpus has {length:,} characters; with val_fraction={val_fraction} it needs"
-                          f" at least {min_length(val_fraction):,} (two characters in each split)")
-    return split_sizes(length, val_fraction)
+def check_split(length: int, val_fraction: float, test_fraction: float) -> dict[str, int]:
+    """Each split's length; each needs two characters (one input, one target). How long a window is,
+    is the model's business (`model.maxlen`), checked when training starts."""
+    sizes = split_sizes(length, val_fraction, test_fraction)
+    if min(sizes.values()) < 2:
+        raise CharlmError(f"the corpus has {length:,} characters; with val_fraction={val_fraction} and"
+                          f" test_fraction={test_fraction} it needs at least"
+                          f" {min_length(val_fraction, test_fraction):,} (two characters in each split)")
+    return sizes
 
 
 def corpus_chunks(path: Path) -> Iterator[str]:
@@ -95,16 +100,17 @@ def count_chars(path: Path) -> tuple[list[str], np.ndarray]:
     return [chr(p) for p in points], counts[points]
 
 
-def encoded_chunks(path: Path, idx2char: Sequence[str], cut: int) -> Iterator[np.ndarray]:
-    """Pass 2: the file's character codes, chunk by chunk, with a chunk boundary at character `cut`."""
+def encoded_chunks(path: Path, idx2char: Sequence[str], cuts: Sequence[int]) -> Iterator[np.ndarray]:
+    """Pass 2: the file's character codes, chunk by chunk, with a chunk boundary at each of `cuts`."""
     table = code_table(idx2char)
     pos = 0
     for chunk in corpus_chunks(path):
         codes = table[code_points(chunk)]
-        if pos < cut < pos + len(codes):
-            yield codes[: cut - pos]
-            codes = codes[cut - pos :]
-            pos = cut
+        for cut in cuts:
+            if pos < cut < pos + len(codes):
+                yield codes[: cut - pos]
+                codes = codes[cut - pos :]
+                pos = cut
         yield codes
         pos += len(codes)
 
@@ -128,13 +134,13 @@ def write_npy(path: Path, dtype: np.dtype, length: int, chunks: Iterator[np.ndar
                               " read?")
 
 
-def prepare(corpus: Path, out: Path, val_fraction: float) -> Prepared:
-    """vocab.json, train.npy and val.npy in `out` for the UTF-8 text file `corpus`."""
+def prepare(corpus: Path, out: Path, val_fraction: float, test_fraction: float) -> Prepared:
+    """vocab.json, train.npy, val.npy and test.npy in `out` for the UTF-8 text file `corpus`."""
     idx2char, counts = count_chars(corpus)
-    n_train, n_val = check_split(int(counts.sum()), val_fraction)
-    chunks = encoded_chunks(corpus, idx2char, n_train)
+    sizes = check_split(int(counts.sum()), val_fraction, test_fraction)
+    chunks = encoded_chunks(corpus, idx2char, [sizes["train"], sizes["train"] + sizes["val"]])
     dtype = code_table(idx2char).dtype
-    write_npy(out / "train.npy", dtype, n_train, chunks)
-    write_npy(out / "val.npy", dtype, n_val, chunks)
+    for split in SPLITS:
+        write_npy(out / f"{split}.npy", dtype, sizes[split], chunks)
     write_json(out / "vocab.json", {"idx2char": idx2char, "char2idx": {c: i for i, c in enumerate(idx2char)}})
-    return Prepared(idx2char, counts, n_train, n_val)
+    return Prepared(idx2char, counts, sizes)

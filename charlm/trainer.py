@@ -35,16 +35,22 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             tmp.write_bytes(buffer.getbuffer())
 
 
-def _no_tip(record: logging.LogRecord) -> bool:
-    return not record.getMessage().startswith("💡")
+# Lightning's notes that nobody can act on here: the absent accelerators, its cloud products, how it
+# understood a setting charlm chose, that it stopped where charlm told it to
+UNACTIONABLE = ("💡", "GPU available:", "TPU available:", "HPU available:", "`Trainer.fit` stopped:",
+                "`Trainer(val_check_interval=", "`Trainer(limit_val_batches=")
+
+
+def _actionable(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith(UNACTIONABLE)
 
 
 @contextmanager
 def quiet_lightning() -> Iterator[None]:
-    """Without Lightning's advice that does not apply here (workers for in-memory data, cloud products,
-    an internal deprecation), so errors and what matters stand out on stderr."""
+    """Lightning without its notes that do not apply here (UNACTIONABLE; workers for in-memory data, an
+    internal deprecation), so errors and what matters stand out on the console."""
     log = logging.getLogger("lightning.pytorch.utilities.rank_zero")
-    log.addFilter(_no_tip)
+    log.addFilter(_actionable)
     try:
         with warnings.catch_warnings():
             for message in ("does not have many workers", r"isinstance\(treespec, LeafSpec\)",
@@ -52,7 +58,7 @@ def quiet_lightning() -> Iterator[None]:
                 warnings.filterwarnings("ignore", message=f".*{message}")
             yield
     finally:
-        log.removeFilter(_no_tip)
+        log.removeFilter(_actionable)
 
 
 def cpu_has_bf16() -> bool:
@@ -82,6 +88,7 @@ def make_trainer(cfg: TrainParams, callbacks: list[Callback], progress: bool) ->
             use_distributed_sampler=False,  # CharDataModule shards the windows itself
             deterministic=True, logger=False, callbacks=callbacks, max_epochs=cfg.max_epochs or -1,
             val_check_interval=cfg.val_check_interval, num_sanity_val_steps=0, enable_progress_bar=progress,
+            enable_model_summary=False,  # History says the model's size; the summary's FLOPs read 0 here
             precision=precision(cfg), plugins=[AtomicCheckpointIO()],
         )
     except MisconfigurationException as e:  # e.g. accelerator gpu on a machine without one

@@ -4,7 +4,8 @@
     -> RunDir.start: resume from its last.ckpt if params and data are unchanged
     -> fit: validate every `val_check_interval`; EarlyStopping(val_loss), best and last checkpoints,
        the time cap and the wsd decay (charlm.callbacks)
-    -> the best checkpoint and the run's metrics (`run_metrics`), with val_loss_stateful of the best model
+    -> the best checkpoint and the run's metrics (`run_metrics`): the best validation, and the best
+       model on the test text, read here for the first time
 
 Under DDP every process runs this code: `CharDataModule` gives each its shard of the windows, the
 losses are reduced across processes, and only the first process (`trainer.is_global_zero`) writes
@@ -29,6 +30,7 @@ from typing import Any
 
 import lightning as L
 import torch
+import torch.nn.functional as F
 from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMonitor
 from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
 from lightning.pytorch.loggers import Logger
@@ -44,7 +46,7 @@ from charlm.callbacks import (
     epochs_done,
 )
 from charlm.data import highest_code, load_split, load_text, load_vocab, n_windows
-from charlm.datamodule import CharDataModule
+from charlm.datamodule import CharDataModule, block_batches
 from charlm.errors import CharlmError
 from charlm.model import LitCharRNN
 from charlm.params import ModelParams, TrainParams
@@ -61,7 +63,7 @@ def check_data(data_dir: Path, maxlen: int) -> int:
     inputs and a target); the validation split's length."""
     vocab = load_vocab(data_dir)
     lengths = {}
-    for name, split in (("training", "train"), ("validation", "val")):
+    for name, split in (("training", "train"), ("validation", "val"), ("test", "test")):
         lengths[name] = len(load_split(data_dir, split))
         if (highest := highest_code(data_dir, split)) >= len(vocab):
             raise CharlmError(f"the {name} split has character codes up to {highest} but the vocabulary"
@@ -181,6 +183,18 @@ def fit(model_cfg: ModelParams, train_cfg: TrainParams, seed: int, data_dir: Pat
     return Path(parts.best.best_model_path), run_metrics(trainer, parts, data, val_chars, started)
 
 
+@torch.inference_mode()
+def block_loss(model: LitCharRNN, data_dir: Path, split: str, maxlen: int) -> float:
+    """Mean cross-entropy over a split in back-to-back windows of `maxlen` (val_loss's definition)."""
+    model.eval()
+    total = 0.0
+    count = 0
+    for x, y in block_batches(data_dir, split, maxlen):
+        total += F.cross_entropy(model.every_logits(x).flatten(0, 1), y.flatten(), reduction="sum").item()
+        count += y.numel()
+    return total / count
+
+
 def stopped_by(parts: Callbacks) -> str:
     if parts.early.stopping_reason != EarlyStoppingReason.NOT_STOPPED:
         return "early_stopping"
@@ -197,7 +211,11 @@ def run_metrics(trainer: L.Trainer, parts: Callbacks, data: CharDataModule, val_
     top = min(history.validations, key=lambda v: v["val_loss"])
     best_model = LitCharRNN.load_from_checkpoint(parts.best.best_model_path, weights_only=True)
     seconds = max(history.clock.seconds, 1e-9)
+    test_loss = block_loss(best_model, data.data_dir, "test", maxlen)  # the first time the test text is read
     return {
+        "test_loss": round(test_loss, 4),
+        "test_loss_stateful": round(best_model.stateful_loss(load_split(data.data_dir, "test")), 4),
+        "test_bpc": round(test_loss / math.log(2), 4),
         "val_loss": round(top["val_loss"], 4),
         "val_loss_stateful": round(best_model.stateful_loss(load_split(data.data_dir, "val")), 4),
         "val_bpc": round(top["val_loss"] / math.log(2), 4),

@@ -1,6 +1,6 @@
-"""Stage prepare: data/raw/corpus.txt -> vocabulary, encoded train/val splits, character report.
+"""Stage prepare: data/raw/corpus.txt -> vocabulary, encoded train/val/test splits, character report.
 
-    -> data/prepared/{vocab.json, train.npy, val.npy, preview.txt, char_counts.csv}
+    -> data/prepared/{vocab.json, train.npy, val.npy, test.npy, preview.txt, char_counts.csv}
     -> metrics/prepare.json, plots/char_frequency.png
 
 Two passes over the corpus on disk, a chunk at a time (count, then encode and write), so a corpus
@@ -31,10 +31,10 @@ def main() -> None:
 
     # the outputs change together, once all are written: a full disk half-way leaves the old ones
     with atomic_dir(OUT) as out, atomic_path(FREQ_PNG) as png, atomic_path(METRICS) as metrics:
-        prepared = prepare(CORPUS, out, cfg.val_fraction)
+        prepared = prepare(CORPUS, out, cfg.val_fraction, cfg.test_fraction)
         counts = char_counts(prepared.counts, prepared.idx2char)
-        stats = {"characters": prepared.n_train + prepared.n_val, "vocab_size": len(prepared.idx2char),
-                 "train_characters": prepared.n_train, "val_characters": prepared.n_val,
+        stats = {"characters": sum(prepared.sizes.values()), "vocab_size": len(prepared.idx2char),
+                 **{f"{split}_characters": n for split, n in prepared.sizes.items()},
                  "rare_characters": int((counts["count"] < cfg.rare_below).sum())}
         atomic_write(out / "preview.txt", preview)
         counts.to_csv(out / "char_counts.csv", index=False)

@@ -213,11 +213,11 @@ def corpus(source: str | list[str], **overrides: Any) -> params.CorpusParams:
     return tiny("corpus", source=source, **overrides)
 
 
-def prepare_text(text: str, out: Path, val_fraction: float = 0.1) -> Path:
+def prepare_text(text: str, out: Path, val_fraction: float = 0.1, test_fraction: float = 0.1) -> Path:
     """`out` holding the prepared data of `text`, made as the prepare stage makes it."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "corpus.txt").write_text(text, encoding="utf-8")
-    prepare(out / "corpus.txt", out, val_fraction)
+    prepare(out / "corpus.txt", out, val_fraction, test_fraction)
     return out
 
 

@@ -52,7 +52,7 @@ def test_windows_never_straddle_the_split(prepared_dir, tiny_text):
     idx2char = load_vocab(prepared_dir)
     x, y = val[0]
     assert decode(x, idx2char) == tiny_text[n_train : n_train + 16]  # val starts where train ends
-    assert len(val) == len(tiny_text) - n_train - 16
+    assert len(val) == len(val.data) - 16
 
 
 def test_every_objective_targets_are_the_window_shifted_by_one(prepared_dir, tiny_text):

@@ -12,7 +12,7 @@ import pytest
 import torch
 from conftest import STAGES, TINY, commit, copy_project, ddp, make_text, repro
 
-from charlm.datamodule import val_batches
+from charlm.datamodule import block_batches
 from charlm.model import LitCharRNN
 
 pytestmark = pytest.mark.slow
@@ -38,7 +38,7 @@ def test_two_processes_train_on_half_the_windows_each(tmp_path: Path):
     model = LitCharRNN.load_from_checkpoint(repo / "models/best.ckpt", weights_only=True).eval()
     with torch.no_grad():
         scored = [(model.loss(x, y).item() * y.numel(), y.numel())
-                  for x, y in val_batches(repo / "data/prepared", 16)]
+                  for x, y in block_batches(repo / "data/prepared", "val", 16)]
     assert sum(n for _, n in scored) == metrics["val_predictions"]
     assert metrics["val_loss"] == pytest.approx(sum(s for s, _ in scored) / metrics["val_predictions"],
                                                 abs=1e-4)

@@ -35,35 +35,39 @@ def test_prepare_writes_what_np_save_would_whatever_the_chunk(tmp_path, monkeypa
     text gives, and decoding the splits gives the text back."""
     monkeypatch.setattr("charlm.prepare.CHUNK", chunk)
     (tmp_path / "corpus.txt").write_text(text, encoding="utf-8")
-    prepared = prepare(tmp_path / "corpus.txt", tmp_path, 0.1)
+    prepared = prepare(tmp_path / "corpus.txt", tmp_path, 0.05, 0.1)
     idx2char = sorted(set(text))
     assert prepared.idx2char == load_vocab(tmp_path) == idx2char
     assert prepared.counts.tolist() == [text.count(c) for c in idx2char]
     codes = codes_of(text, idx2char)
     assert codes.dtype == (np.uint8 if len(idx2char) <= 256 else np.int16)
-    assert (tmp_path / "train.npy").read_bytes() == npy_bytes(codes[: prepared.n_train])
-    assert (tmp_path / "val.npy").read_bytes() == npy_bytes(codes[prepared.n_train :])
-    assert prepared.n_val == round(0.1 * len(text))
-    assert (decode(load_split(tmp_path, "train"), idx2char) + decode(load_split(tmp_path, "val"), idx2char)
-            == text)
+    sizes = prepared.sizes
+    assert (sizes["val"], sizes["test"]) == (round(0.05 * len(text)), round(0.1 * len(text)))
+    start = 0
+    for split in ("train", "val", "test"):  # contiguous, in this order, the test text last
+        assert (tmp_path / f"{split}.npy").read_bytes() == npy_bytes(codes[start : start + sizes[split]])
+        start += sizes[split]
+    assert start == len(text)
+    assert "".join(decode(load_split(tmp_path, s), idx2char) for s in ("train", "val", "test")) == text
 
 
-def test_split_is_contiguous_and_holds_out_the_end(prepared_dir, tiny_text):
+def test_the_test_split_is_the_end_of_the_text(prepared_dir, tiny_text):
     idx2char = load_vocab(prepared_dir)
-    train, val = (decode(load_split(prepared_dir, s), idx2char) for s in ("train", "val"))
-    assert train + val == tiny_text and len(val) == round(0.1 * len(tiny_text))
+    train, val, test = (decode(load_split(prepared_dir, s), idx2char) for s in ("train", "val", "test"))
+    assert train + val + test == tiny_text and tiny_text.endswith(test)
+    assert len(test) == round(0.1 * len(tiny_text)) and len(val) == round(0.1 * len(tiny_text))
 
 
 def test_short_corpus_is_refused_with_lengths(tmp_path):
     """Two characters in each split (one input, one target); window lengths are the train stage's."""
-    with pytest.raises(CharlmError,
-                       match=r"corpus has 10 characters; with val_fraction=0.1 it needs at least 15 "):
+    with pytest.raises(CharlmError, match=r"corpus has 10 characters; with val_fraction=0.1 and"
+                                          r" test_fraction=0.1 it needs at least 15 "):
         prepare_text("x" * 10, tmp_path / "a")
     prepare_text("x" * 15, tmp_path / "b")
     with pytest.raises(CharlmError, match="needs at least 15"):
         prepare_text("x" * 14, tmp_path / "c")
     with pytest.raises(CharlmError, match="has 0 characters"):
-        prepare_text("", tmp_path / "d", 0.5)
+        prepare_text("", tmp_path / "d", 0.4)
 
 
 def test_stage_writes_artifacts_and_metrics(tmp_path, tiny_text):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 import torch
@@ -10,7 +11,7 @@ from conftest import tiny, train_tiny
 
 from charlm.checkpoint import load_checkpoint
 from charlm.data import CharDataset, load_split, load_vocab
-from charlm.datamodule import val_batches
+from charlm.datamodule import block_batches
 from charlm.errors import CharlmError
 from charlm.model import LitCharRNN
 from charlm.rundir import RunDir
@@ -74,7 +75,7 @@ def test_bf16_training_validates_in_fp32(prepared_dir, tmp_path):
     assert metrics["precision"] == "bf16-mixed"
     model = LitCharRNN.load_from_checkpoint(best, weights_only=True).eval()
     with torch.inference_mode():
-        losses = [(model.loss(x, y).item(), y.numel()) for x, y in val_batches(prepared_dir, 16)]
+        losses = [(model.loss(x, y).item(), y.numel()) for x, y in block_batches(prepared_dir, "val", 16)]
     fp32 = sum(loss * n for loss, n in losses) / sum(n for _, n in losses)
     assert metrics["val_loss"] == pytest.approx(fp32, abs=1e-4)  # validated in fp32, not bf16
 
@@ -108,3 +109,38 @@ def test_same_seed_same_run(prepared_dir, tmp_path):
     assert first == second
     a, b = (torch.load(best, weights_only=True)["state_dict"] for best, _ in runs)
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_test_text_is_read_only_once_training_has_ended(prepared_dir, tmp_path, monkeypatch):
+    """Selection (early stopping, the best checkpoint, the decay) sees the validation text only."""
+    import charlm.data
+    import charlm.training
+
+    events: list[str] = []
+
+    def spy(name: str, real: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            events.append(args[1] if name == "load_split" else name)
+            return real(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(charlm.data, "load_split", spy("load_split", charlm.data.load_split))
+    monkeypatch.setattr(charlm.training, "load_split", spy("load_split", charlm.training.load_split))
+    monkeypatch.setattr(charlm.training, "make_trainer", spy("training", charlm.training.make_trainer))
+    monkeypatch.setattr(charlm.training, "run_metrics", spy("trained", charlm.training.run_metrics))
+    train_tiny(prepared_dir, tmp_path, schedule="wsd", decay_patience=1, patience=2, max_epochs=3)
+    during = events[events.index("training") : events.index("trained")]
+    assert "val" in during and "test" not in during
+    assert "test" in events[events.index("trained") :]
+
+
+def test_the_test_loss_is_the_best_model_on_the_test_text(prepared_dir, tmp_path):
+    best, metrics = train_tiny(prepared_dir, tmp_path, objective="every", carry_state=0.5, batch_size=8)
+    model = LitCharRNN.load_from_checkpoint(best, weights_only=True).eval()
+    test = CharDataset(prepared_dir, 16, 16, split="test", objective="every")
+    with torch.inference_mode():
+        x, y = test[list(range(len(test)))]
+        direct = torch.nn.functional.cross_entropy(model.every_logits(x).flatten(0, 1), y.flatten()).item()
+    assert metrics["test_loss"] == pytest.approx(direct, abs=1e-4)
+    assert metrics["test_loss_stateful"] == round(model.stateful_loss(load_split(prepared_dir, "test")), 4)
+    assert metrics["test_bpc"] == pytest.approx(metrics["test_loss"] / math.log(2), abs=2e-4)

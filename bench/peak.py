@@ -1,0 +1,70 @@
+"""Speed against the machine's own limit: this CPU's matmul peak (a large GEMM, the same threads) and
+the share of it that training and generation reach, from the models' analytic FLOPs per character."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from charlm import CharDataset, LitCharRNN
+from charlm.datamodule import StreamSampler, loader
+from charlm.trainer import cpu_has_bf16
+
+
+def matmul_gflops(dtype: torch.dtype, n: int = 2048, seconds: float = 3.0) -> float:
+    """GFLOP/s of n x n matrix products in `dtype`, best of the runs within `seconds`."""
+    a = torch.randn(n, n).to(dtype)
+    b = torch.randn(n, n).to(dtype)
+    torch.mm(a, b)  # warm up: threads, the kernel's buffers
+    best = float("inf")
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        t = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best / 1e9
+
+
+def forward_flops(vocab: int, embed: int, hidden: int, layers: int) -> int:
+    """Multiply-adds x 2 to read one character and predict the next: the LSTM's gates, the dense head."""
+    lstm = sum(2 * 4 * hidden * ((embed if n == 0 else hidden) + hidden) for n in range(layers))
+    return lstm + 2 * (hidden * hidden + hidden * vocab)
+
+
+def training_rate(data: object, model: LitCharRNN, batch: int, maxlen: int, seconds: float) -> float:
+    """Predicted characters/s of plain training steps (every position; streams of windows)."""
+    ds = CharDataset(data, maxlen, maxlen, objective="every")
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    batches = iter(loader(ds, StreamSampler(len(ds), batch)))
+    predicted = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        x, y = next(batches)
+        loss = model.loss(x, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        predicted += y.numel()
+    return predicted / (time.perf_counter() - started)
+
+
+def peak_shares(data: object, vocab: int, embed: int, hidden: int, layers: int, maxlen: int,
+                batches: tuple[int, ...], seconds: float, generation_chars_per_s: float) -> dict[str, float]:
+    """The fp32 (and, where native, bf16) matmul peak; training's GFLOP/s and share of the fp32 peak at
+    each batch size (training = 3 x the forward FLOPs: forward, and backward twice as much); generation's."""
+    fp32 = matmul_gflops(torch.float32)
+    out = {"peak_fp32_gflops": fp32}
+    if cpu_has_bf16():
+        out["peak_bf16_gflops"] = matmul_gflops(torch.bfloat16)
+    flops = forward_flops(vocab, embed, hidden, layers)
+    for batch in batches:
+        torch.manual_seed(0)
+        model = LitCharRNN(vocab, embed_dim=embed, hidden_size=hidden, num_layers=layers)
+        rate = training_rate(data, model, batch, maxlen, seconds)
+        out[f"train_b{batch}_chars_per_s"] = rate
+        out[f"train_b{batch}_gflops"] = 3 * flops * rate / 1e9
+        out[f"train_b{batch}_share"] = 3 * flops * rate / 1e9 / fp32
+    out["generate_gflops"] = flops * generation_chars_per_s / 1e9
+    out["generate_share"] = out["generate_gflops"] / fp32
+    return out
