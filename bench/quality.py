@@ -40,6 +40,8 @@ def train_lstm(data: Path, minutes: float, seed: int | None = None, **overrides:
     run = RunDir(Path(tempfile.mkdtemp(prefix="charlm-quality-")) / "run")
     _, metrics = fit(model_cfg, train_cfg, params_seed if seed is None else seed, data, run, progress=False)
     run.finish()
+    print(f"bench: test_loss {metrics['test_loss']}, test_loss_stateful {metrics['test_loss_stateful']},"
+          f" val_loss {metrics['val_loss']}, {metrics['epochs']} epochs, {metrics['stopped_by']}", flush=True)
     return {f"lstm_{k}": metrics[k] for k in (
         "test_loss", "test_loss_stateful", "val_loss", "val_loss_stateful", "epochs", "stopped_by",
         "train_seconds", "wall_seconds", "windows_per_second", "decay_reason", "best_epoch", "precision")}
@@ -80,6 +82,9 @@ LEVERS: list[tuple[str, dict[str, Any]]] = [  # each changes params.yaml in one 
     ("params.yaml again (the machine's drift)", {}),
     ("batch 128, 320 units", {"train__batch_size": 128, "model__hidden_size": 320}),
     ("batch 256, lr 0.02", {"train__batch_size": 256, "train__lr": 0.02}),
+    ("dropout 0.1, weight decay 0.1", {"model__dropout": 0.1, "train__weight_decay": 0.1}),
+    ("lr 0.015", {"train__lr": 0.015}),
+    ("dropout 0.1, windows of 64 characters", {"model__dropout": 0.1, "model__maxlen": 64}),
 ]
 
 

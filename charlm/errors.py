@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Callable
+from types import FrameType
 
 
 class CharlmError(Exception):
     """A problem the user can fix (bad param, bad corpus, missing artifact): shown as one line."""
 
 
+def _interrupted(signum: int, frame: FrameType | None) -> None:
+    print("error: interrupted", file=sys.stderr)
+    raise SystemExit(130)
+
+
+def quiet_interrupts() -> None:
+    """Until the entry point's `cli` runs, Ctrl-C ends the process with one line, not with a traceback
+    from the middle of importing torch or Lightning (which take seconds)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _interrupted)
+
+
 def cli(main: Callable[[], None]) -> None:
     """Run an entry point; a CharlmError or OSError becomes `error: ...` on stderr and exit status 1,
-    Ctrl-C exit 130."""
+    Ctrl-C exit 130. Inside `main`, Ctrl-C is Python's KeyboardInterrupt again: training saves where
+    it was before it stops."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         main()
     except (CharlmError, OSError) as e:  # OSError: a full disk or read-only folder outside charlm's writes

@@ -1,9 +1,9 @@
 """LitCharRNN's weights run one character at a time, compiled by numba, for generation.
 
-Called one character at a time, nn.LSTM spends most of its time on framework overhead (~0.3-1 ms
-per call on a laptop CPU); this plain step over the weights does the ~220k multiply-adds of a
-2 x 128 LSTM in ~30 us. Gates use Eigen's rational tanh (sigmoid(x) = (1 + tanh(x/2)) / 2),
-accurate to ~3e-7 and, unlike libm's exp, vectorisable. Batch rows share every weight row.
+Called one character at a time, nn.LSTM spends most of its time on framework overhead, not on the
+arithmetic; this plain step over the weights does only the multiply-adds (docs/results.md compares
+the two). Gates use Eigen's rational tanh (sigmoid(x) = (1 + tanh(x/2)) / 2), accurate to 3e-7
+and, unlike libm's exp, vectorisable. Batch rows share every weight row.
 
 Sampling uses the Gumbel-max trick: argmax(logits / T + Gumbel noise) is a draw from
 `tempered_softmax(logits, T)` without computing the softmax, so the distribution has exactly one

@@ -51,8 +51,8 @@ def random_logits(seed: int, n: int = 10) -> torch.Tensor:
     return logits.sort(descending=True).values
 
 
-def plot_curves(logits: torch.Tensor, labels: Sequence[str], temperatures: Sequence[float], title: str,
-                path: Path) -> None:
+def plot_curves(logits: torch.Tensor | Sequence[float], labels: Sequence[str], temperatures: Sequence[float],
+                title: str, path: Path) -> None:
     """One line per temperature: the probability it gives to each outcome, outcomes on the x axis."""
     fig = Figure(figsize=(max(7, 0.45 * len(labels)), 4.5))
     ax = fig.subplots()

@@ -54,7 +54,8 @@ def quiet_lightning() -> Iterator[None]:
     try:
         with warnings.catch_warnings():
             for message in ("does not have many workers", r"isinstance\(treespec, LeafSpec\)",
-                            "smaller than the logging interval", "not supported by the model summary"):
+                            "smaller than the logging interval", "not supported by the model summary",
+                            "You defined a `validation_step` but have no `val_dataloader`"):
                 warnings.filterwarnings("ignore", message=f".*{message}")
             yield
     finally:
@@ -81,7 +82,15 @@ def precision(cfg: TrainParams) -> str:
     return cfg.precision
 
 
+CLUSTER = ("SLURM_NTASKS", "TORCHELASTIC_RUN_ID", "NODE_RANK", "GROUP_RANK")  # set by a launcher of nodes
+
+
 def make_trainer(cfg: TrainParams, callbacks: list[Callback], progress: bool) -> L.Trainer:
+    if cfg.num_nodes > 1 and not any(name in os.environ for name in CLUSTER):
+        # without a launcher the first node would wait for the others forever
+        raise CharlmError(f"train.num_nodes={cfg.num_nodes} needs a launcher that starts every node (SLURM's"
+                          " srun, or torchrun --nnodes): see docs/scaling.md; on one machine use"
+                          " train.devices")
     try:
         return L.Trainer(
             accelerator=cfg.accelerator, devices=cfg.devices, num_nodes=cfg.num_nodes, strategy=cfg.strategy,

@@ -65,6 +65,11 @@ def word_metrics(texts: str | Sequence[str], known: set[str], prompt: str = "") 
             "distinct_bigrams": share(len(set(bigrams)), len(bigrams))}
 
 
+def word_table(texts: dict[float, list[str]], known: set[str], prompt: str = "") -> pd.DataFrame:
+    """word_metrics of the texts at each temperature: a row per temperature."""
+    return pd.DataFrame([{"temperature": t, **word_metrics(ts, known, prompt)} for t, ts in texts.items()])
+
+
 def unrecognisable_from(table: pd.DataFrame, threshold: float) -> float | None:
     """The lowest temperature whose share of recognisable words falls below `threshold` (temperatures
     that wrote no word do not count)."""

@@ -7,8 +7,6 @@
 
 from pathlib import Path
 
-import torch
-
 from charlm import config
 from charlm.checkpoint import load_checkpoint
 from charlm.data import load_text, load_vocab
@@ -31,15 +29,15 @@ def main() -> None:
     model = load_checkpoint(CHECKPOINT, vocab=load_vocab(DATA))
     prompt = cfg.prompt or default_prompt(load_text(DATA, "val", PROMPT_SEARCH), model.hparams.maxlen)
     codes = encode_prompt(prompt, model.vocab, remedy="remove them from plot.prompt")
-    logits = torch.from_numpy(Stepper(model, batch=1).read(codes[None].numpy())[0])
-    top = logits.topk(min(TOP_K, len(model.vocab)))
+    logits = Stepper(model, batch=1).read(codes[None].numpy())[0]
+    top = logits.argsort()[::-1][:TOP_K]  # the likeliest characters, in order
     noise = random_logits(seed)
 
     with atomic_path(RANDOM_PNG) as random_png, atomic_path(MODEL_PNG) as model_png:  # both or neither
         plot_curves(noise, [str(i) for i in range(len(noise))], cfg.temperatures,
                     f"Tempered softmax of {len(noise)} random logits", random_png)
-        plot_curves(top.values, [char_label(model.vocab[i]) for i in top.indices.tolist()], cfg.temperatures,
-                    f"Next character after {prompt[-30:]!r} (top {len(top.values)})", model_png)
+        plot_curves(logits[top], [char_label(model.vocab[i]) for i in top], cfg.temperatures,
+                    f"Next character after {prompt[-30:]!r} (top {len(top)})", model_png)
     print(f"plot_softmax: wrote {RANDOM_PNG} and {MODEL_PNG}")
 
 

@@ -10,8 +10,6 @@ the training text falls below `sample.recognisable_threshold`, pooled over the t
 
 from pathlib import Path
 
-import pandas as pd
-
 from charlm import config
 from charlm.checkpoint import load_checkpoint
 from charlm.data import decode, load_text, load_vocab, text_chunks
@@ -19,7 +17,7 @@ from charlm.errors import cli
 from charlm.files import atomic_dir, atomic_path, atomic_write, write_json
 from charlm.generate import texts
 from charlm.prompt import PROMPT_SEARCH, default_prompt, encode_prompt
-from charlm.words import known_words, plot_recognisable, unrecognisable_from, word_metrics
+from charlm.words import known_words, plot_recognisable, unrecognisable_from, word_table
 
 DATA = Path("data/prepared")
 CHECKPOINT = Path("models/best.ckpt")
@@ -42,7 +40,7 @@ def main() -> None:
         samples[row] += piece
     by_t = {t: samples[i * cfg.count : (i + 1) * cfg.count] for i, t in enumerate(cfg.temperatures)}
     known = known_words(text_chunks(DATA, "train"))
-    table = pd.DataFrame([{"temperature": t, **word_metrics(ts, known, prompt)} for t, ts in by_t.items()])
+    table = word_table(by_t, known, prompt)
 
     # the outputs change together, once all are written; the whole set of texts at once, stale temperatures go
     with (atomic_dir(OUT) as out, atomic_path(METRICS) as metrics, atomic_path(CURVE_CSV) as csv,

@@ -8,16 +8,20 @@ train.devices > 1 (DDP) Lightning starts this script once more per extra process
 trains, only the first writes checkpoints, curves and outputs.
 """
 
+from __future__ import annotations
+
 import shutil
 from pathlib import Path
-
-from dvclive.lightning import DVCLiveLogger
+from typing import TYPE_CHECKING
 
 from charlm import config
 from charlm.errors import cli
 from charlm.files import atomic_path, write_json
 from charlm.rundir import RunDir
 from charlm.training import fit
+
+if TYPE_CHECKING:
+    from lightning.pytorch.loggers import Logger
 
 DATA = Path("data/prepared")
 RUN = Path("models/run")
@@ -40,8 +44,10 @@ def main() -> None:
     print("train: " + ", ".join(f"{k}={v}" for k, v in metrics.items()))
 
 
-def live(resumed: bool) -> DVCLiveLogger:
+def live(resumed: bool) -> Logger:
     """DVCLive must not touch dvc.yaml nor start experiments itself: dvc.yaml declares the plots."""
+    from dvclive.lightning import DVCLiveLogger  # after charlm: see charlm/__init__.py
+
     return DVCLiveLogger(dir=str(LIVE), dvcyaml=False, save_dvc_exp=False, resume=resumed)
 
 

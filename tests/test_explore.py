@@ -138,3 +138,12 @@ def test_a_port_in_use_is_one_line(run, client):
     assert result.returncode == 1 and result.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}")
     assert result.stderr.count("\n") == 1, result.stderr
     assert load_vocab(root / "prepared")  # the first server still answers: the next test uses it
+
+
+def test_two_visitors_at_once_both_get_their_text(explorer_page):
+    """Two tabs writing at the same time: the queue serves both, each its own text."""
+    first, second = Client(explorer_page, verbose=False), Client(explorer_page, verbose=False)
+    jobs = [c.submit(PROMPT, 0.8, 0, 1.0, 600, seed, False, api_name="/write")
+            for c, seed in ((first, 1), (second, 2))]
+    texts = [job.result()[1] for job in jobs]
+    assert [len(t) for t in texts] == [600, 600] and texts[0] != texts[1]

@@ -65,6 +65,8 @@ def test_first_repro_leaves_every_output(repo):
     for png in ("softmax_random", "softmax_model", "recognisable_words"):
         assert (repo / f"plots/{png}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (repo / "plots/recognisable_words.csv").read_text().splitlines()[0].startswith("temperature,")
+    samples = (repo / "dvclive/samples.md").read_text(encoding="utf-8")  # written while it trained
+    assert samples.count("## epoch ") == samples.count("~~~~text\n") == train["validations"]
 
 
 def test_dvc_reads_metrics_and_plots(repo):

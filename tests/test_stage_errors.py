@@ -18,6 +18,13 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_all(tmp_path_factory.mktemp("ws"))
 
 
+def link_out(root: Path) -> None:
+    """data/books/secret.txt: a link to a file outside data/books/ (what must never be read)."""
+    (root / "outside.txt").write_text("the contents of a private file\n")
+    (root / "data/books/secret.txt").unlink(missing_ok=True)
+    (root / "data/books/secret.txt").symlink_to(root / "outside.txt")
+
+
 def corrupt_checkpoint(root: Path) -> None:
     ckpt = root / "models/best.ckpt"
     ckpt.write_bytes(ckpt.read_bytes()[:1000])
@@ -46,10 +53,18 @@ CASES = [
     # no validation window
     ("train", {"model.maxlen": 1000}, None, None, "model.maxlen=1000 needs at least 1,001"),
     ("download", {"corpus.source": "corpus.txt"}, None, None, "a local corpus must lie in data/books/"),
+    ("download", {"corpus.source": "data/books/secret.txt"}, None, link_out, "(a link to "),
+    ("download", {"corpus.source": ["data/books/corpus.txt", "data/books/corpus.txt"]}, None, None,
+     "corpus.source lists 'data/books/corpus.txt' twice"),
+    ("download", {}, b"\x1f\x8b\x08\x00" + bytes(200), None, "is gzip-compressed, not plain text"),
+    ("download", {"corpus.gutenberg_url": "http://127.0.0.1:9/{id}{0}{lang}", "corpus.source": "gutenberg:5",
+                  "corpus.retries": 0}, None, None, "cannot reach http://127.0.0.1:9/5%7B0%7D%7Blang%7D"),
+    ("train", {"train.num_nodes": 2}, None, None, "train.num_nodes=2 needs a launcher"),
+    ("sample", {"sample.temperatures": [1.0000001, 1.0000002]}, None, None, "differ in their first 6 digits"),
     ("download", {}, "", None, "holds no text"),
     ("download", {}, "\n  \n\t\n", None, "holds no text"),
     ("prepare", {}, "too short\n", "download",
-     "the corpus has 10 characters; with val_fraction=0.1 it needs at least"),
+     "the corpus has 10 characters; with val_fraction=0.05 and test_fraction=0.1 it needs at least"),
     ("download", {}, b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, None, "looks like a binary file"),
     ("sample", {"sample.prompt": "KING ¤€:"}, None, None,
      "not in the vocabulary: '¤€' (remove them, or set sample"),

@@ -24,3 +24,10 @@ def test_a_gpu_accelerator_without_a_gpu_is_one_line():
     with pytest.raises(CharlmError,
                        match=r"^train.accelerator=gpu, train.devices=1: No supported gpu backend"):
         make_trainer(tiny("train", accelerator="gpu"), [], progress=False)
+
+
+def test_several_nodes_without_a_launcher_are_refused_instead_of_waiting_forever(monkeypatch):
+    for name in ("SLURM_NTASKS", "TORCHELASTIC_RUN_ID", "NODE_RANK", "GROUP_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(CharlmError, match=r"train.num_nodes=2 needs a launcher that starts every node"):
+        make_trainer(tiny("train", num_nodes=2), [], progress=False)
