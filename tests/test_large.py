@@ -49,9 +49,9 @@ def test_a_vocabulary_over_256_characters_goes_through_the_pipeline(repo):
     stats = json.loads((repo / "metrics/prepare.json").read_text())
     assert stats["vocab_size"] == len(set(text)) > 256
     vocab = json.loads((repo / "data/prepared/vocab.json").read_text(encoding="utf-8"))["idx2char"]
-    train, val = (np.load(repo / f"data/prepared/{split}.npy") for split in ("train", "val"))
-    assert train.dtype == val.dtype == np.int16
-    assert decode(train, vocab) + decode(val, vocab) == text
+    splits = [np.load(repo / f"data/prepared/{split}.npy") for split in ("train", "val", "test")]
+    assert {codes.dtype for codes in splits} == {np.dtype(np.int16)}
+    assert "".join(decode(codes, vocab) for codes in splits) == text
 
     metrics = json.loads((repo / "metrics/train.json").read_text())
     assert math.isfinite(metrics["val_loss"])
