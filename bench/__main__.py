@@ -19,12 +19,15 @@ import torch
 from bench.explore import first_character_seconds, preview_cost
 from bench.memory import bench_corpus_memory, memory_rows
 from bench.parallel import parallel
+from bench.peak import peak_shares
 from bench.project import BOOK, corpus_text, prepared_dir
 from bench.quality import levers, quality
 from bench.speed import bench_generation, bench_levers, bench_objectives, bench_training
+from charlm import config
 from charlm.data import load_vocab
 
 RESULTS = Path(__file__).parent / "results"
+BATCHES = (64, 128, 256)  # training's batch sizes measured against the matmul peak; the first is the default
 
 
 def main() -> None:
@@ -63,12 +66,14 @@ def main_all(book: Path, quick: bool) -> None:
         dict(chars=1_115_394, batches=60, length=20000, mb=1000, seconds=120)
     data = prepared_dir(corpus_text(size["chars"], book))
     vocab = len(load_vocab(data))
+    generation = bench_generation(vocab, size["length"])
     results = {
         "machine": machine(),
         **bench_training(data, vocab, size["batches"], 128),
         **bench_objectives(data, vocab, size["seconds"]),
         **bench_levers(data, vocab, size["seconds"] / 4),
-        **bench_generation(vocab, size["length"]),
+        **generation,
+        **peak_shares(data, vocab, config.load("model"), BATCHES, size["seconds"] / 4, generation),
         **bench_corpus_memory(size["mb"], book),
         **first_character_seconds(data),
         **preview_cost(data),
@@ -76,7 +81,7 @@ def main_all(book: Path, quick: bool) -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
     print("| benchmark | measured | ratio |\n|---|---|---|")
-    for row in [*speed_rows(results), *memory_rows(results)]:
+    for row in [*speed_rows(results), *peak_rows(results), *memory_rows(results)]:
         print("| " + " | ".join(row) + " |")
     print(f"\n{json.dumps(results['machine'])}; results in {RESULTS / 'latest.json'}")
 
@@ -121,6 +126,26 @@ def speed_rows(r: dict) -> list[tuple[str, str, str]]:
          f"{r['train_with_preview_s']:.0f} s vs {r['train_without_preview_s']:.0f} s",
          f"{100 * r['preview_cost']:+.1f}%"),
     ]
+
+
+def peak_rows(r: dict) -> list[tuple[str, str, str]]:
+    """The table's rows for speed against this CPU's own matmul peak (fp32 GEMM, the same threads)."""
+    peak = r["peak_fp32_gflops"]
+    rows = [("matmul peak: fp32 GEMM 2048 x 2048", f"{peak:,.0f} GFLOP/s", "1.00")]
+    if "peak_bf16_gflops" in r:
+        rows.append(("matmul peak: bf16 GEMM", f"{r['peak_bf16_gflops']:,.0f} GFLOP/s",
+                     f"{r['peak_bf16_gflops'] / peak:.2f}x fp32"))
+    for b in BATCHES:
+        rows.append((f"training, params.yaml's model, batch {b}: share of the fp32 peak",
+                     f"{r[f'train_b{b}_chars_per_s']:,.0f} predicted chars/s",
+                     f"{r[f'train_b{b}_share']:.2f}"))
+    rows += [(f"training, batch {BATCHES[0]}, oneDNN's LSTM kernel switched off", "",
+              f"{r['train_no_onednn_share']:.2f}"),
+             ("generation, the exercise's model, 1 stream: share of the fp32 peak", "",
+              f"{r['generate_1_share']:.3f}"),
+             ("generation, the sample stage's 21 rows in one batch",
+              f"{r['batched_chars_per_s']:,.0f} chars/s", f"{r['generate_21_share']:.3f}")]
+    return rows
 
 
 def main_memory(megabytes: int, book: Path) -> None:

@@ -9,6 +9,7 @@ import torch
 
 from charlm import CharDataset, LitCharRNN
 from charlm.datamodule import StreamSampler, loader
+from charlm.params import ModelParams
 from charlm.trainer import cpu_has_bf16
 
 
@@ -49,22 +50,32 @@ def training_rate(data: object, model: LitCharRNN, batch: int, maxlen: int, seco
     return predicted / (time.perf_counter() - started)
 
 
-def peak_shares(data: object, vocab: int, embed: int, hidden: int, layers: int, maxlen: int,
-                batches: tuple[int, ...], seconds: float, generation_chars_per_s: float) -> dict[str, float]:
+def peak_shares(data: object, vocab: int, model_cfg: ModelParams, batches: tuple[int, ...],
+                seconds: float, generation: dict[str, float]) -> dict[str, float]:
     """The fp32 (and, where native, bf16) matmul peak; training's GFLOP/s and share of the fp32 peak at
-    each batch size (training = 3 x the forward FLOPs: forward, and backward twice as much); generation's."""
+    each batch size (training = 3 x the forward FLOPs: forward, and backward twice as much), and with
+    oneDNN's LSTM kernel switched off at the first batch size; generation's, for the model
+    `generation` was measured with (the exercise's: 64, 128, 1 layer)."""
     fp32 = matmul_gflops(torch.float32)
     out = {"peak_fp32_gflops": fp32}
     if cpu_has_bf16():
         out["peak_bf16_gflops"] = matmul_gflops(torch.bfloat16)
-    flops = forward_flops(vocab, embed, hidden, layers)
-    for batch in batches:
+    m = model_cfg
+    flops = forward_flops(vocab, m.embed_dim, m.hidden_size, m.num_layers)
+
+    def train(batch: int) -> float:
         torch.manual_seed(0)
-        model = LitCharRNN(vocab, embed_dim=embed, hidden_size=hidden, num_layers=layers)
-        rate = training_rate(data, model, batch, maxlen, seconds)
+        model = LitCharRNN(vocab, embed_dim=m.embed_dim, hidden_size=m.hidden_size, num_layers=m.num_layers,
+                           dropout=m.dropout)
+        return training_rate(data, model, batch, m.maxlen, seconds)
+
+    for batch in batches:
+        rate = train(batch)
         out[f"train_b{batch}_chars_per_s"] = rate
-        out[f"train_b{batch}_gflops"] = 3 * flops * rate / 1e9
         out[f"train_b{batch}_share"] = 3 * flops * rate / 1e9 / fp32
-    out["generate_gflops"] = flops * generation_chars_per_s / 1e9
-    out["generate_share"] = out["generate_gflops"] / fp32
+    with torch.backends.mkldnn.flags(enabled=False):
+        out["train_no_onednn_share"] = 3 * flops * train(batches[0]) / 1e9 / fp32
+    small = forward_flops(vocab, 64, 128, 1)
+    out["generate_1_share"] = small * generation["stateful_chars_per_s"] / 1e9 / fp32
+    out["generate_21_share"] = small * generation["batched_chars_per_s"] / 1e9 / fp32
     return out
