@@ -198,12 +198,13 @@ def main_quality(minutes: float, book: Path, seeds: int) -> None:
           f" seconds the LSTM trained), precision {r['precision']} for both, {seeds} seed(s): mean (range)."
           " Scored on the test text: 40-character blocks, and each model's best use of context.\n")
     print("| model | test loss, 40-char blocks | test loss, best context | trained |\n|---|---|---|---|")
-    lstm = r["runs"][0]
+    lstm = "; ".join(f"{x['lstm_train_seconds']:.0f} s, {x['lstm_epochs']:g} epochs, {x['lstm_stopped_by']}"
+                     for x in r["runs"])
+    gpt = "; ".join(f"{x['gpt_steps']:,} steps" for x in r["runs"])
     print(f"| LSTM (params.yaml) | {cell('lstm_test_loss')} | {cell('lstm_test_loss_stateful')} (state"
-          f" carried) | {lstm['lstm_train_seconds']:.0f} s, {lstm['lstm_epochs']:g} epochs,"
-          f" {lstm['lstm_stopped_by']} |")
+          f" carried) | {lstm} |")
     print(f"| GPT (nanoGPT CPU recipe) | {cell('gpt_test_loss')} | {cell('gpt_test_loss_sliding')} (sliding"
-          f" 64) | {lstm['gpt_steps']:,} steps |")
+          f" 64) | {gpt} |")
     print(f"\nBare loop {speed:,.0f} windows/s; {json.dumps(r['machine'])}; results in"
           f" {RESULTS / 'quality.json'}")
 
