@@ -5,12 +5,12 @@ its sample at every validation."""
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 import time
 from pathlib import Path
 
 import torch
 
+from bench.project import scratch
 from charlm import config
 from charlm.data import load_vocab
 from charlm.model import LitCharRNN
@@ -28,7 +28,7 @@ def first_character_seconds(data: Path, requests: int = 10) -> dict[str, float]:
     _, model_cfg = config.load("seed", "model")
     vocab = load_vocab(data)
     model = LitCharRNN(len(vocab), **dataclasses.asdict(model_cfg), vocab=vocab)
-    path = Path(tempfile.mkdtemp(prefix="charlm-bench-")) / "best.ckpt"
+    path = scratch() / "best.ckpt"
     checkpoint = {"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams), "vocab": vocab}
     torch.save(checkpoint, path)
     blocks = serve(path, None, data, data / "no-dvclive", block=False)
@@ -55,7 +55,7 @@ def preview_cost(data: Path) -> dict[str, float]:
     for chars in (0, 200, 0, 200):  # alternate: the machine's drift falls on both
         cfg = dataclasses.replace(train_cfg, max_epochs=1, max_time=None, preview_chars=chars,
                                   decay_start=10**9)
-        run = RunDir(Path(tempfile.mkdtemp(prefix="charlm-bench-")) / "run")
+        run = RunDir(scratch() / "run")
         started = time.perf_counter()
         fit(model_cfg, cfg, seed, data, run, progress=False)
         seconds.setdefault(chars, []).append(time.perf_counter() - started)

@@ -5,6 +5,7 @@ build theirs with these functions.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -86,13 +87,20 @@ def corpus_text(chars: int, path: Path = BOOK) -> str:
         return f.read(chars)
 
 
+def scratch(prefix: str = "charlm-bench-") -> Path:
+    """A new temporary folder, removed when the bench's process exits (also after an exception)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
 def prepared_dir(text: str) -> Path:
     """A temporary folder with `text` prepared as the prepare stage prepares it (params.yaml's split)."""
     from charlm import config
     from charlm.prepare import prepare
 
     cfg = config.load("prepare", path=ROOT / "params.yaml")
-    out = Path(tempfile.mkdtemp(prefix="charlm-bench-"))
+    out = scratch()
     (out / "corpus.txt").write_text(text, encoding="utf-8")
     prepare(out / "corpus.txt", out, cfg.val_fraction, cfg.test_fraction)
     return out

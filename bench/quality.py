@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from bench.gpt import block_loss, sliding_loss, train_gpt
+from bench.project import scratch
 from charlm import config
 from charlm.data import load_split, load_vocab
 from charlm.rundir import RunDir
@@ -37,7 +37,7 @@ def train_lstm(data: Path, minutes: float, seed: int | None = None, **overrides:
         sections[section][name] = value
     model_cfg = dataclasses.replace(model_cfg, **sections["model"])
     train_cfg = dataclasses.replace(train_cfg, **sections["train"])
-    run = RunDir(Path(tempfile.mkdtemp(prefix="charlm-quality-")) / "run")
+    run = RunDir(scratch("charlm-quality-") / "run")
     _, metrics = fit(model_cfg, train_cfg, params_seed if seed is None else seed, data, run, progress=False)
     run.finish()
     print(f"bench: test_loss {metrics['test_loss']}, test_loss_stateful {metrics['test_loss_stateful']},"
