@@ -83,6 +83,7 @@ LEVERS: list[tuple[str, dict[str, Any]]] = [  # each changes params.yaml in one 
     ("batch 128, 320 units", {"train__batch_size": 128, "model__hidden_size": 320}),
     ("lr 0.015", {"train__lr": 0.015}),
     ("params.yaml again (the machine's drift)", {}),
+    ("384 units, dropout 0.2 (for longer runs)", {"model__hidden_size": 384, "model__dropout": 0.2}),
 ]
 
 
