@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Union
 import torch
 
 from charlm.errors import CharlmError
+from charlm.params import MODEL_LIMITS
 
 if TYPE_CHECKING:
     from charlm.model import LitCharRNN
@@ -51,11 +52,26 @@ def expected_shapes(hparams: Any) -> dict[str, tuple[int, ...]]:
                      "head.out.bias": (V,)}
 
 
+class ShapeError(ValueError):
+    """A checkpoint declares a shape charlm refuses to build."""
+
+
+def check_shape(hparams: Any) -> None:
+    """Refuse a declared shape beyond MODEL_LIMITS before anything is built from it (a crafted
+    num_layers of 10**12 would otherwise exhaust memory)."""
+    for key, high in MODEL_LIMITS.items():
+        value = getattr(hparams, key, None)
+        if type(value) is not int or not 1 <= value <= high:
+            shown = f"{value!r}"[:40]
+            raise ShapeError(f"it declares {key}={shown}, not an integer from 1 to {high:,}")
+
+
 def _read(path: Path) -> Checkpoint:
     with warnings.catch_warnings():  # torch warns about pickles it is about to refuse
         warnings.simplefilter("ignore")
         raw = torch.load(path, map_location="cpu", weights_only=True)
     hparams = SimpleNamespace(**raw["hyper_parameters"])
+    check_shape(hparams)
     model = Checkpoint(dict(raw["state_dict"]), hparams, list(raw["vocab"]))
     if len(model.vocab) != model.hparams.vocab_size or not all(isinstance(c, str) for c in model.vocab):
         raise ValueError("vocabulary")
@@ -74,6 +90,8 @@ def load_checkpoint(path: Path | str, vocab: Sequence[str] | None = None) -> Che
         raise CharlmError(f"{path} not found: train a model first (dvc repro train, or make run)")
     try:
         model = _read(path)
+    except ShapeError as e:
+        raise CharlmError(f"{path} is not a valid charlm checkpoint: {e}") from None
     except Exception as e:  # a truncated or foreign file: say which one, not a traceback
         raise CharlmError(f"{path} is not a valid charlm checkpoint ({type(e).__name__})") from None
     if vocab is not None and model.vocab != list(vocab):

@@ -4,7 +4,9 @@
     Temperature sweep, Inside the LSTM, Training -> http://127.0.0.1:<port>
 
 Offline by design: Gradio's telemetry and update check are off (`analytics_enabled=False`), its
-fonts and scripts come from the package, and the server listens on the loopback interface only.
+fonts and scripts come from the package, the server listens on the loopback interface only, never
+opens a share link (whatever GRADIO_SHARE says), and answers only its own page (charlm.guard).
+Every text a panel takes is bounded on the server (charlm.panels), so one request cannot hold it.
 Each panel's function is also an API endpoint (`api_name`), which the tests call with gradio_client.
 """
 
@@ -17,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from charlm.checkpoint import load_checkpoint
 from charlm.errors import CharlmError
-from charlm.panels import MAX_LENGTH, MAX_TEMPERATURE, Explorer
+from charlm.guard import LoopbackOnly
+from charlm.panels import MAX_LENGTH, MAX_PROMPT, MAX_TEMPERATURE, MAX_TEXT, Explorer
 
 HOST = "127.0.0.1"
 # coloured text reads as text: characters side by side, line breaks as line breaks
@@ -65,7 +69,8 @@ def once(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def write_tab(ex: Explorer) -> dict[str, gr.components.Component]:
     with gr.Tab("Write"):
-        prompt = gr.Textbox(label="prompt", value="ROMEO:\n", lines=2, elem_id="prompt")
+        prompt = gr.Textbox(label="prompt", value="ROMEO:\n", lines=2, elem_id="prompt",
+                            max_length=MAX_PROMPT)
         with gr.Row():
             temperature = gr.Slider(0, MAX_TEMPERATURE, value=0.8, step=0.05, label="temperature (0: greedy)",
                                     elem_id="temperature")
@@ -109,7 +114,7 @@ def sweep_tab(ex: Explorer) -> None:
         gr.Markdown("One prompt at several temperatures: from which temperature on are words no longer"
                     " recognisable? (the share of the text's words found in the training text)")
         with gr.Row():
-            prompt = gr.Textbox(label="prompt", value="ROMEO:\n")
+            prompt = gr.Textbox(label="prompt", value="ROMEO:\n", max_length=MAX_PROMPT)
             temperatures = gr.Textbox(label="temperatures", value="0.2, 0.5, 0.8, 1.0, 1.5, 2.0")
             length = gr.Slider(50, MAX_LENGTH, value=300, step=50, label="characters")
             seed = gr.Number(0, precision=0, minimum=0, label="seed")
@@ -121,7 +126,7 @@ def sweep_tab(ex: Explorer) -> None:
 
 def lstm_tab(ex: Explorer) -> None:
     with gr.Tab("Inside the LSTM"):
-        text = gr.Textbox(label="text", value=ex.default_text(), lines=6)
+        text = gr.Textbox(label="text", value=ex.default_text(), lines=6, max_length=MAX_TEXT)
         with gr.Row():
             layer = gr.Number(1, precision=0, minimum=1, maximum=ex.model.hparams.num_layers, label="layer")
             cell = gr.Number(0, precision=0, minimum=0, maximum=ex.model.hparams.hidden_size - 1,
@@ -167,8 +172,9 @@ def serve(checkpoint: Path, port: int | None, data: Path, live: Path, block: boo
     warnings.filterwarnings("ignore", module=r"gradio\.")  # Gradio's notes to its own developers (pandas 3)
     blocks = app(ex, intro)
     try:
-        blocks.launch(server_name=HOST, server_port=port, prevent_thread_lock=True, quiet=True,
-                      show_error=True, footer_links=[], inbrowser=False, css=CSS)
+        blocks.launch(server_name=HOST, server_port=port, share=False, prevent_thread_lock=True, quiet=True,
+                      show_error=True, footer_links=[], inbrowser=False, css=CSS,
+                      app_kwargs={"middleware": [Middleware(LoopbackOnly)]})
     except OSError as e:  # the port is taken
         raise CharlmError(f"cannot listen on {HOST}:{port}: {e.strerror or e} (pass another"
                           " --port)") from None

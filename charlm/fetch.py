@@ -92,8 +92,24 @@ def checked_url(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, netloc, path, query, ""))
 
 
+def checked_books(books: Path) -> Path:
+    """The books folder, refused if it or any folder on the way to it (as named: from the working
+    folder if relative) is a link: a linked folder would make every file it reaches a corpus."""
+    path = Path(books)
+    for n in range(1, len(path.parts) + 1):
+        part = Path(*path.parts[:n])
+        if part.is_symlink():
+            raise CharlmError(f"{part} is a link (to {os.readlink(part)}): the books folder {books}/ must be"
+                              " a real folder, not a link, so that nothing outside it is read")
+    if not path.is_dir():
+        raise CharlmError(f"the books folder {books}/ does not exist: create it and put the book in it")
+    return path
+
+
 def checked_path(source: str, books: Path) -> Path:
-    """The file a local source names, links resolved: it must be a regular file inside `books`."""
+    """The file a local source names, links resolved: it must be a regular file inside `books`, itself
+    a real folder (see checked_books)."""
+    checked_books(books)
     real = Path(os.path.realpath(source))
     if not real.is_relative_to(os.path.realpath(books)):
         link = f" (a link to {real})" if real != Path(os.path.abspath(source)) else ""

@@ -33,7 +33,9 @@ from charlm.prompt import encode_prompt
 from charlm.temperature import tempered_softmax
 from charlm.words import known_words, word_metrics
 
-MAX_LENGTH = 2000  # characters per request: one request cannot hold the server for long
+MAX_LENGTH = 2000  # characters written per request: one request cannot hold the server for long
+MAX_PROMPT = 2000  # characters of a prompt
+MAX_TEXT = 10_000  # characters of a text the model reads in one request (a cell's view)
 MAX_TEMPERATURE = 5.0
 RANK_CHARS = 20_000  # characters of validation text the cell ranking reads
 Spans = list[tuple[str, float | None]]  # HighlightedText's value: (text, score in [-1, 1])
@@ -48,7 +50,15 @@ def spans(text: str, scores: Sequence[float]) -> Spans:
 
 def check(name: str, value: float, low: float, high: float) -> None:
     if not (isinstance(value, (int, float)) and low <= value <= high):
-        raise CharlmError(f"{name} must be from {low:g} to {high:g}, got {value!r}")
+        raise CharlmError(f"{name} must be from {low:g} to {high:g}, got {str(value)[:20]!r}")
+
+
+def check_text(name: str, value: str, limit: int) -> None:
+    """A text input as the page sends it: a string of at most `limit` characters (the API takes any JSON)."""
+    if not isinstance(value, str):
+        raise CharlmError(f"{name} must be a text, got {type(value).__name__}")
+    if len(value) > limit:
+        raise CharlmError(f"{name} is {len(value):,} characters: at most {limit:,} here")
 
 
 @dataclass
@@ -60,7 +70,9 @@ class Explorer:
     data: Path | None = None
     live: Path | None = None
 
-    def codes(self, prompt: str, drop_unknown: bool) -> torch.Tensor:
+    def codes(self, prompt: str, drop_unknown: bool, name: str = "prompt",
+              limit: int = MAX_PROMPT) -> torch.Tensor:
+        check_text(name, prompt, limit)
         return encode_prompt(prompt, self.model.vocab, skip=drop_unknown,
                              remedy="remove them, or tick 'drop characters the model does not know'")
 
@@ -89,15 +101,17 @@ class Explorer:
         check("temperature", temperature, 0, MAX_TEMPERATURE)
         if not text:
             raise CharlmError("nothing written yet: generate a text first")
-        codes = self.codes(text, False)
+        codes = self.codes(text, False, "text", MAX_LENGTH)
         dist = probabilities(self.model, self.codes(prompt, drop_unknown), codes, temperature)
         return dist[np.arange(len(codes)), codes.numpy()]
 
     def distribution(self, prompt: str, text: str, temperature: float, drop_unknown: bool,
                      position: int) -> tuple[Figure, pd.DataFrame]:
         """The next-character distribution before character `position` of `text`, at T = 1 and at T."""
+        check_text("text", text, MAX_LENGTH)
         check("position", position, 0, max(0, len(text) - 1))
-        codes = self.codes(prompt, drop_unknown).tolist() + self.codes(text, False).tolist()[: int(position)]
+        written = self.codes(text, False, "text", MAX_LENGTH).tolist()
+        codes = self.codes(prompt, drop_unknown).tolist() + written[: int(position)]
         logits = torch.from_numpy(read(self.model, codes)[1][-1]).double()
         return distribution_plot(logits, temperature, self.model.vocab, text[int(position)])
 
@@ -111,6 +125,7 @@ class Explorer:
     def sweep(self, prompt: str, temperatures: str, length: int, seed: int,
               drop_unknown: bool) -> pd.DataFrame:
         """One text per temperature (written as "0.2, 0.5, 1"), with its share of recognisable words."""
+        check_text("temperatures", temperatures, 200)
         try:
             ts = [float(t) for t in temperatures.replace(",", " ").split()]
         except ValueError:
@@ -143,9 +158,10 @@ class Explorer:
         """`text` coloured by one cell's state after each character, squashed to [-1, 1] by tanh."""
         check("layer", layer, 1, self.model.hparams.num_layers)
         check("cell", cell, 0, self.model.hparams.hidden_size - 1)
+        check_text("text", text, MAX_TEXT)
         if not text:
             raise CharlmError("give a text to read")
-        cells, _ = read(self.model, self.codes(text, False))
+        cells, _ = read(self.model, self.codes(text, False, "text", MAX_TEXT))
         return spans(text, np.tanh(cells[:, int(layer) - 1, int(cell)]))
 
     @functools.cached_property

@@ -17,6 +17,10 @@ from typing import Any
 from charlm.errors import CharlmError
 
 MAX_SEED = 2**32 - 1  # numpy's seeds are 32 bits
+# The largest network params.yaml or a checkpoint may declare: far beyond what trains on a CPU, small
+# enough that a typo or a crafted checkpoint is refused before anything is allocated.
+MODEL_LIMITS = {"vocab_size": 65_536, "maxlen": 65_536, "embed_dim": 8192, "hidden_size": 8192,
+                "num_layers": 32}
 
 
 def param(check: Callable[[Any], bool], expected: str, meaning: str, why: str = "") -> Any:
@@ -151,11 +155,13 @@ class ModelParams:
     """Stage train: LitCharRNN's shape, saved in its checkpoint."""
 
     maxlen: int = integer(
-        1, "characters of context per training window (sample and plot_softmax read it from the model)")
-    embed_dim: int = integer(1, "character embedding size")
+        1, "characters of context per training window (sample and plot_softmax read it from the model)",
+        high=MODEL_LIMITS["maxlen"])
+    embed_dim: int = integer(1, "character embedding size", high=MODEL_LIMITS["embed_dim"])
     hidden_size: int = integer(
-        1, "LSTM units per layer, also the width of the dense layer (the exercise's: 128)")
-    num_layers: int = integer(1, "stacked LSTM layers")
+        1, "LSTM units per layer, also the width of the dense layer (the exercise's: 128)",
+        high=MODEL_LIMITS["hidden_size"])
+    num_layers: int = integer(1, "stacked LSTM layers", high=MODEL_LIMITS["num_layers"])
     dropout: float = real(
         lambda v: 0 <= v < 1, "a number with 0 <= dropout < 1",
         "dropout between LSTM layers and in the head (the exercise's: 0.2)",

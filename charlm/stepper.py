@@ -10,6 +10,8 @@ Sampling uses the Gumbel-max trick: argmax(logits / T + Gumbel noise) is a draw 
 implementation (`charlm.temperature.tempered_softmax`), which the tests hold the sampler to.
 top-k and top-p (nucleus) sampling restrict the argmax to the candidates before the noise is
 added; each character keeps its own noise, so a restriction that keeps everything changes nothing.
+The compiled functions release the interpreter lock (`nogil`): while one reads or writes a long
+text, a server's other threads go on answering.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def lstm_weights(model: TrainedModel) -> Weights:
     return tuple(np.ascontiguousarray(a, dtype=np.float32) for a in w)
 
 
-@njit(cache=True, fastmath=True, inline="always")
+@njit(cache=True, fastmath=True, nogil=True, inline="always")
 def _tanh(x: float) -> float:
     x = min(max(x, -7.90531110763549805), 7.90531110763549805)
     x2 = x * x
@@ -57,7 +59,7 @@ def _tanh(x: float) -> float:
     return x * p / q
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, nogil=True)
 def _affine(x: np.ndarray, W: np.ndarray, out: np.ndarray) -> None:
     """out (B, N) += x (B, K) @ W (K, N), four weight rows at a time (fewer passes over `out`)."""
     K = x.shape[1]
@@ -79,7 +81,7 @@ def _affine(x: np.ndarray, W: np.ndarray, out: np.ndarray) -> None:
         k += n
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, nogil=True)
 def _cells(z: np.ndarray, c: np.ndarray, h: np.ndarray) -> None:
     """LSTM cell update in place from gate pre-activations z (B, 4H), PyTorch's order i, f, g, o."""
     H = c.shape[1]
@@ -93,7 +95,7 @@ def _cells(z: np.ndarray, c: np.ndarray, h: np.ndarray) -> None:
             h[r, j] = o * _tanh(c[r, j])
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, nogil=True)
 def _step(w: Weights, chars: np.ndarray, h: np.ndarray, c: np.ndarray, z: np.ndarray, a: np.ndarray,
           logits: np.ndarray) -> None:
     """Read one character per row: the states h, c (layers, B, H) advance, next-character logits (B, V)
@@ -116,14 +118,14 @@ def _step(w: Weights, chars: np.ndarray, h: np.ndarray, c: np.ndarray, z: np.nda
     _affine(a, w_b, logits)
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, nogil=True)
 def _read(w: Weights, inputs: np.ndarray, h: np.ndarray, c: np.ndarray, z: np.ndarray, a: np.ndarray,
           logits: np.ndarray) -> None:
     for t in range(inputs.shape[1]):
         _step(w, inputs[:, t], h, c, z, a, logits)
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, nogil=True)
 def _trace(w: Weights, inputs: np.ndarray, h: np.ndarray, c: np.ndarray, z: np.ndarray, a: np.ndarray,
            logits: np.ndarray, cells: np.ndarray, every: np.ndarray) -> None:
     """_read one row, keeping after each character its cell states (T, layers, H) and logits (T, V)."""
@@ -133,7 +135,7 @@ def _trace(w: Weights, inputs: np.ndarray, h: np.ndarray, c: np.ndarray, z: np.n
         every[t] = logits[0]
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, nogil=True)
 def _next_likeliest(logits: np.ndarray, taken: np.ndarray) -> int:
     """The likeliest character not taken yet (the first of equals), marked as taken."""
     best = 0
@@ -146,7 +148,7 @@ def _next_likeliest(logits: np.ndarray, taken: np.ndarray) -> int:
     return k
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, nogil=True)
 def _candidates(logits: np.ndarray, inv_t: float, top_k: int, top_p: float, order: np.ndarray,
                 taken: np.ndarray) -> int:
     """How many of the likeliest characters stay candidates: at most `top_k` (0: all), and of those the
@@ -179,7 +181,7 @@ def _candidates(logits: np.ndarray, inv_t: float, top_k: int, top_p: float, orde
     return n
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, nogil=True)
 def _draw(logits: np.ndarray, inv_t: float, top_k: int, top_p: float, uniforms: np.ndarray,
           order: np.ndarray, taken: np.ndarray) -> int:
     """argmax(logits / T - log(-log(u))) over the candidates (Gumbel-max): a draw from the tempered
@@ -199,7 +201,7 @@ def _draw(logits: np.ndarray, inv_t: float, top_k: int, top_p: float, uniforms: 
     return k
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath=True, nogil=True)
 def _sample(w: Weights, inv_t: np.ndarray, top_k: np.ndarray, top_p: np.ndarray, uniforms: np.ndarray,
             h: np.ndarray, c: np.ndarray, z: np.ndarray, a: np.ndarray, logits: np.ndarray, chars: np.ndarray,
             out: np.ndarray) -> None:

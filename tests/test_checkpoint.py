@@ -57,3 +57,16 @@ def test_another_vocabulary_is_refused(tmp_path):
                            tmp_path / "best.ckpt")
     with pytest.raises(CharlmError, match="was trained on a different vocabulary than the prepared data"):
         load_checkpoint(path, vocab=list("abd"))
+
+
+@pytest.mark.parametrize("key, value", [("num_layers", 10**12), ("hidden_size", 10**9), ("vocab_size", 0),
+                                        ("embed_dim", "64"), ("maxlen", True)])
+def test_a_crafted_shape_is_refused_before_anything_is_built(tmp_path, key, value):
+    """Security: a checkpoint declaring num_layers = 10**12 is refused at once instead of exhausting
+    memory while its expected weights are listed."""
+    model = LitCharRNN(5, embed_dim=4, hidden_size=8, vocab=list("abcde"))
+    raw = {"state_dict": model.state_dict(), "hyper_parameters": {**model.hparams, key: value},
+           "vocab": model.vocab}
+    torch.save(raw, tmp_path / "best.ckpt")
+    with pytest.raises(CharlmError, match=f"is not a valid charlm checkpoint: it declares {key}="):
+        load_checkpoint(tmp_path / "best.ckpt")

@@ -147,3 +147,38 @@ def test_two_visitors_at_once_both_get_their_text(explorer_page):
             for c, seed in ((first, 1), (second, 2))]
     texts = [job.result()[1] for job in jobs]
     assert [len(t) for t in texts] == [600, 600] and texts[0] != texts[1]
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda c: write(c, prompt="K" * 2001), "prompt is 2,001 characters: at most 2,000 here"),
+    (lambda c: write(c, prompt=None), "prompt must be a text, got NoneType"),
+    (lambda c: c.predict(PROMPT, "x" * 2001, 1.0, False, api_name="/sure"), "text is 2,001 characters"),
+    (lambda c: c.predict("x" * 10_001, 1, 0, api_name="/cell"), "text is 10,001 characters"),
+    (lambda c: c.predict(PROMPT, "0.5," * 100, 100, 0, False, api_name="/sweep"), "temperatures is 400"),
+], ids=["long-prompt", "null-prompt", "long-text", "long-cell-text", "long-temperatures"])
+def test_every_text_is_bounded_on_the_server(client, call, message):
+    """Security: the page's length limits hold for a client that ignores them (the API takes any JSON)."""
+    with pytest.raises(AppError, match=message):
+        call(client)
+    assert len(write(client, length=20)[-1][1]) == 20
+
+
+def test_no_share_link_whatever_the_environment_says(run, monkeypatch):
+    """Security: GRADIO_SHARE=True would open a public tunnel to the page."""
+    from charlm.explore import serve
+
+    monkeypatch.setenv("GRADIO_SHARE", "True")
+    blocks = serve(run, None, run.parents[2] / "prepared", run.parents[2] / "dvclive", block=False)
+    try:
+        assert blocks.share is False and blocks.share_url is None
+        assert blocks.local_url.startswith("http://127.0.0.1:")
+    finally:
+        blocks.close()
+
+
+def test_the_compiled_step_lets_the_server_answer_meanwhile():
+    """A long text read by the compiled step must not hold the interpreter lock the server needs."""
+    from charlm import stepper
+
+    compiled = [f for f in vars(stepper).values() if hasattr(f, "targetoptions")]
+    assert compiled and all(f.targetoptions.get("nogil") for f in compiled)

@@ -218,3 +218,26 @@ def test_the_stage_reads_books_from_data_books_only(tmp_path):
     result = run_stage("download", tmp_path)
     assert result.returncode == 1 and one_error_line(result.stderr, "a local corpus must lie in data/books/")
     assert "private notes" not in result.stdout + result.stderr and not (tmp_path / "data/raw").exists()
+
+
+def test_the_books_folder_itself_a_link_is_refused(tmp_path):
+    """Security: `ln -s ../../outside data/books` (git can commit a link) does not make the files it
+    reaches corpora: every folder on the way to the book is checked, the books folder included."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "s.txt").write_text("private notes\n")
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    os.symlink(outside, project / "data/books")
+    write_params(project, {"corpus.source": "data/books/s.txt", "corpus.sha256": ""})
+    result = run_stage("download", project)
+    assert result.returncode == 1 and one_error_line(result.stderr, "data/books is a link")
+    assert "private notes" not in result.stdout + result.stderr and not (project / "data/raw").exists()
+
+
+def test_a_linked_folder_above_the_books_folder_is_refused(tmp_path):
+    (tmp_path / "real/books").mkdir(parents=True)
+    (tmp_path / "real/books/s.txt").write_text("Text.\n")
+    os.symlink(tmp_path / "real", tmp_path / "alias")
+    books = tmp_path / "alias/books"
+    refused(corpus(str(books / "s.txt")), tmp_path, f"{tmp_path / 'alias'} is a link", books=books)
