@@ -23,8 +23,8 @@ from bench.peak import peak_shares
 from bench.project import BOOK, corpus_text, prepared_dir
 from bench.quality import levers, quality
 from bench.speed import bench_generation, bench_levers, bench_objectives, bench_training
-from charlm import config
-from charlm.data import load_vocab
+from charlm import params
+from charlm.text.splits import load_vocab
 
 RESULTS = Path(__file__).parent / "results"
 BATCHES = (64, 128, 256)  # training's batch sizes measured against the matmul peak; the first is the default
@@ -73,7 +73,7 @@ def main_all(book: Path, quick: bool) -> None:
         **bench_objectives(data, vocab, size["seconds"]),
         **bench_levers(data, vocab, size["seconds"] / 4),
         **generation,
-        **peak_shares(data, vocab, config.load("model"), BATCHES, size["seconds"] / 4, generation),
+        **peak_shares(data, vocab, params.load("model"), BATCHES, size["seconds"] / 4, generation),
         **bench_corpus_memory(size["mb"], book),
         **first_character_seconds(data),
         **preview_cost(data),

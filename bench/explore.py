@@ -11,11 +11,11 @@ from pathlib import Path
 import torch
 
 from bench.project import scratch
-from charlm import config
-from charlm.data import load_vocab
-from charlm.model import LitCharRNN
-from charlm.rundir import RunDir
-from charlm.training import fit
+from charlm import params
+from charlm.model.lstm import LitCharRNN
+from charlm.text.splits import load_vocab
+from charlm.train.fit import fit
+from charlm.train.rundir import RunDir
 
 
 def first_character_seconds(data: Path, requests: int = 10) -> dict[str, float]:
@@ -23,9 +23,9 @@ def first_character_seconds(data: Path, requests: int = 10) -> dict[str, float]:
     the default model's shape (its speed does not depend on its training)."""
     from gradio_client import Client
 
-    from charlm.explore import serve
+    from charlm.app.page import serve
 
-    _, model_cfg = config.load("seed", "model")
+    _, model_cfg = params.load("seed", "model")
     vocab = load_vocab(data)
     model = LitCharRNN(len(vocab), **dataclasses.asdict(model_cfg), vocab=vocab)
     path = scratch() / "best.ckpt"
@@ -50,7 +50,7 @@ def first_character_seconds(data: Path, requests: int = 10) -> dict[str, float]:
 def preview_cost(data: Path) -> dict[str, float]:
     """The train stage's fit for one epoch (validating every quarter) with its 200-character sample at each
     validation and without: seconds of each and their ratio."""
-    seed, model_cfg, train_cfg = config.load("seed", "model", "train")
+    seed, model_cfg, train_cfg = params.load("seed", "model", "train")
     seconds = {}
     for chars in (0, 200, 0, 200):  # alternate: the machine's drift falls on both
         cfg = dataclasses.replace(train_cfg, max_epochs=1, max_time=None, preview_chars=chars,

@@ -9,9 +9,9 @@ import warnings
 import torch
 
 from charlm import CharDataset, LitCharRNN
-from charlm.datamodule import StreamSampler, loader
-from charlm.params import ModelParams
-from charlm.trainer import cpu_has_bf16
+from charlm.params.schema import ModelParams
+from charlm.train.batches import StreamSampler, loader
+from charlm.train.trainer import cpu_has_bf16
 
 
 def matmul_gflops(dtype: torch.dtype, n: int = 2048, seconds: float = 3.0) -> float:

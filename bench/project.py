@@ -96,10 +96,10 @@ def scratch(prefix: str = "charlm-bench-") -> Path:
 
 def prepared_dir(text: str) -> Path:
     """A temporary folder with `text` prepared as the prepare stage prepares it (params.yaml's split)."""
-    from charlm import config
-    from charlm.prepare import prepare
+    from charlm import params
+    from charlm.text.prepare import prepare
 
-    cfg = config.load("prepare", path=ROOT / "params.yaml")
+    cfg = params.load("prepare", path=ROOT / "params.yaml")
     out = scratch()
     (out / "corpus.txt").write_text(text, encoding="utf-8")
     prepare(out / "corpus.txt", out, cfg.val_fraction, cfg.test_fraction)

@@ -20,17 +20,17 @@ from typing import Any
 
 from bench.gpt import block_loss, sliding_loss, train_gpt
 from bench.project import scratch
-from charlm import config
-from charlm.data import load_split, load_vocab
-from charlm.rundir import RunDir
-from charlm.trainer import precision
-from charlm.training import fit
+from charlm import params
+from charlm.text.splits import load_split, load_vocab
+from charlm.train.fit import fit
+from charlm.train.rundir import RunDir
+from charlm.train.trainer import precision
 
 
 def train_lstm(data: Path, minutes: float, seed: int | None = None, **overrides: Any) -> dict[str, Any]:
     """The train stage's training with params.yaml, capped at `minutes`; `overrides` are params
     such as `train.weight_decay=0.1` (the dots written as "__": train__weight_decay=0.1)."""
-    params_seed, model_cfg, train_cfg = config.load("seed", "model", "train")
+    params_seed, model_cfg, train_cfg = params.load("seed", "model", "train")
     sections: dict[str, dict[str, Any]] = {"model": {}, "train": {"max_time": minutes}}
     for key, value in overrides.items():
         section, name = key.split("__")
@@ -62,12 +62,12 @@ def fair_pair(data: Path, minutes: float, seed: int) -> dict[str, Any]:
 def quality(data: Path, minutes: float, seeds: int) -> dict[str, Any]:
     """`seeds` fair pairs (params.yaml's seed, then the next ones): every run, and each score's mean
     and range."""
-    first = config.load("seed")
+    first = params.load("seed")
     runs = [fair_pair(data, minutes, first + i) for i in range(seeds)]
     scores = ("lstm_test_loss", "lstm_test_loss_stateful", "gpt_test_loss", "gpt_test_loss_sliding")
     summary = {k: {"mean": statistics.mean(r[k] for r in runs), "min": min(r[k] for r in runs),
                    "max": max(r[k] for r in runs)} for k in scores}
-    return {"minutes": minutes, "seeds": seeds, "precision": precision(config.load("train")), "runs": runs,
+    return {"minutes": minutes, "seeds": seeds, "precision": precision(params.load("train")), "runs": runs,
             "summary": summary}
 
 

@@ -11,9 +11,9 @@ import lightning as L
 import torch
 
 from charlm import CharDataset, LitCharRNN, tempered_softmax
-from charlm.datamodule import ShuffledBatches, block_batches, loader
-from charlm.generate import generate
-from charlm.trainer import quiet_lightning
+from charlm.sample.generate import generate
+from charlm.train.batches import ShuffledBatches, block_batches, loader
+from charlm.train.trainer import quiet_lightning
 
 
 def best_of(fn: Callable[[], float], repeats: int = 3) -> float:
@@ -157,7 +157,7 @@ def seconds(fn: Callable[[], object]) -> float:
 
 
 def bench_generation(vocab: int, length: int) -> dict[str, float]:
-    """One stream: the compiled step (charlm.stepper) vs nn.LSTM carrying its state vs re-reading a
+    """One stream: the compiled step (charlm.model.compiled) vs nn.LSTM carrying its state vs re-reading a
     40-char window for every new character; top-k and top-p against plain sampling; all 7 temperatures
     in one batch vs one call each; the sample stage's 21 rows (3 texts x 7 temperatures) in one batch."""
     torch.manual_seed(0)

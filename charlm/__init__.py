@@ -1,7 +1,7 @@
 """charlm: a character-level LSTM language model, its data, training and generation.
 
 The exercise's names import from here: `from charlm import CharDataset, LitCharRNN, tempered_softmax`.
-They load on first use, so that `import charlm.corpus` does not pull in torch or Lightning: each
+They load on first use, so that `import charlm.text.corpus` does not pull in torch or Lightning: each
 pipeline stage runs only the modules it imports, and DVC reruns a stage only when one of those changes.
 The stages import nothing heavy before charlm, so that this file runs before the slow imports.
 """
@@ -19,9 +19,9 @@ if _main is not None and _main.name.startswith("stages."):
     quiet_interrupts()
 
 _EXPORTS = {
-    "CharDataset": "charlm.data",
-    "LitCharRNN": "charlm.model",
-    "tempered_softmax": "charlm.temperature",
+    "CharDataset": "charlm.text.splits",
+    "LitCharRNN": "charlm.model.lstm",
+    "tempered_softmax": "charlm.sample.temperature",
     "CharlmError": "charlm.errors",
 }
 __all__ = list(_EXPORTS)

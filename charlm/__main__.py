@@ -1,5 +1,5 @@
 """`python -m charlm generate ...`, the same as the `charlm` console script."""
 
-from charlm.cli import main
+from charlm.app.cli import main
 
 main()

@@ -8,17 +8,17 @@ gutenberg: ids are fetched again when a `corpus` param or this code changes, or 
 
 from pathlib import Path
 
-from charlm import config
-from charlm.corpus import download
+from charlm import params
 from charlm.errors import cli
 from charlm.files import atomic_dir, write_json
+from charlm.text.corpus import download
 
 BOOKS = Path("data/books")
 OUT = Path("data/raw")
 
 
 def main() -> None:
-    cfg = config.load("corpus")
+    cfg = params.load("corpus")
     with atomic_dir(OUT) as out:  # the corpus streams to disk: a source of any size is never held in memory
         provenance = download(cfg, out / "corpus.txt", books=BOOKS)
         write_json(out / "provenance.json", provenance)

@@ -7,15 +7,15 @@
 
 from pathlib import Path
 
-from charlm import config
-from charlm.checkpoint import load_checkpoint
-from charlm.data import load_text, load_vocab
+from charlm import params
 from charlm.errors import cli
 from charlm.files import atomic_path
 from charlm.labels import char_label
-from charlm.prompt import PROMPT_SEARCH, default_prompt, encode_prompt
-from charlm.stepper import Stepper
-from charlm.temperature import plot_curves, random_logits
+from charlm.model.checkpoint import load_checkpoint
+from charlm.model.compiled import Stepper
+from charlm.sample.prompt import PROMPT_SEARCH, default_prompt, encode_prompt
+from charlm.sample.temperature import plot_curves, random_logits
+from charlm.text.splits import load_text, load_vocab
 
 DATA = Path("data/prepared")
 CHECKPOINT = Path("models/best.ckpt")
@@ -25,7 +25,7 @@ TOP_K = 20
 
 
 def main() -> None:
-    seed, cfg = config.load("seed", "plot")
+    seed, cfg = params.load("seed", "plot")
     model = load_checkpoint(CHECKPOINT, vocab=load_vocab(DATA))
     prompt = cfg.prompt or default_prompt(load_text(DATA, "val", PROMPT_SEARCH), model.hparams.maxlen)
     codes = encode_prompt(prompt, model.vocab, remedy="remove them from plot.prompt")

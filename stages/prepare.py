@@ -9,11 +9,11 @@ larger than memory prepares in a few chunks of it.
 
 from pathlib import Path
 
-from charlm import config
-from charlm.charstats import char_counts, plot_frequency, report
+from charlm import params
 from charlm.errors import CharlmError, cli
 from charlm.files import atomic_dir, atomic_path, atomic_write, write_json
-from charlm.prepare import prepare
+from charlm.text.charstats import char_counts, plot_frequency, report
+from charlm.text.prepare import prepare
 
 CORPUS = Path("data/raw/corpus.txt")
 OUT = Path("data/prepared")
@@ -23,7 +23,7 @@ PREVIEW_CHARS = 500
 
 
 def main() -> None:
-    cfg = config.load("prepare")
+    cfg = params.load("prepare")
     if not CORPUS.is_file():
         raise CharlmError(f"{CORPUS} not found: run the download stage first (dvc repro download)")
     with open(CORPUS, encoding="utf-8", errors="replace") as f:

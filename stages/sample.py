@@ -10,14 +10,14 @@ the training text falls below `sample.recognisable_threshold`, pooled over the t
 
 from pathlib import Path
 
-from charlm import config
-from charlm.checkpoint import load_checkpoint
-from charlm.data import decode, load_text, load_vocab, text_chunks
+from charlm import params
 from charlm.errors import cli
 from charlm.files import atomic_dir, atomic_path, atomic_write, write_json
-from charlm.generate import texts
-from charlm.prompt import PROMPT_SEARCH, default_prompt, encode_prompt
-from charlm.words import known_words, plot_recognisable, unrecognisable_from, word_table
+from charlm.model.checkpoint import load_checkpoint
+from charlm.sample.generate import texts
+from charlm.sample.prompt import PROMPT_SEARCH, default_prompt, encode_prompt
+from charlm.sample.words import known_words, plot_recognisable, unrecognisable_from, word_table
+from charlm.text.splits import decode, load_text, load_vocab, text_chunks
 
 DATA = Path("data/prepared")
 CHECKPOINT = Path("models/best.ckpt")
@@ -28,7 +28,7 @@ CURVE_PNG = Path("plots/recognisable_words.png")
 
 
 def main() -> None:
-    seed, cfg = config.load("seed", "sample")
+    seed, cfg = params.load("seed", "sample")
     model = load_checkpoint(CHECKPOINT, vocab=load_vocab(DATA))
     text = cfg.prompt or default_prompt(load_text(DATA, "val", PROMPT_SEARCH), model.hparams.maxlen)
     codes = encode_prompt(text, model.vocab, skip=cfg.unknown == "skip",

@@ -14,11 +14,11 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from charlm import config
+from charlm import params
 from charlm.errors import cli
 from charlm.files import atomic_path, write_json
-from charlm.rundir import RunDir
-from charlm.training import fit
+from charlm.train.fit import fit
+from charlm.train.rundir import RunDir
 
 if TYPE_CHECKING:
     from lightning.pytorch.loggers import Logger
@@ -31,7 +31,7 @@ METRICS = Path("metrics/train.json")
 
 
 def main() -> None:
-    seed, model_cfg, train_cfg = config.load("seed", "model", "train")
+    seed, model_cfg, train_cfg = params.load("seed", "model", "train")
     run = RunDir(RUN, log_dir=LIVE)
     result = fit(model_cfg, train_cfg, seed, DATA, run, logger=live)
     if result is None:  # another process of a distributed run: the first one writes the outputs

@@ -1,0 +1,168 @@
+"""The `charlm` command: `generate` continues a prompt, printing the text as it is generated;
+`explore` opens the trained model in the browser (charlm.app.page).
+
+Both read the checkpoint and write nothing: the pipeline's outputs stay as `dvc repro` left them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import NoReturn
+
+from charlm.errors import cli
+
+CHECKPOINT = "models/best.ckpt"
+DATA = "data/prepared"
+LIVE = "dvclive"
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line, like every other charlm error (argparse's own adds the usage)."""
+        print(f"error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+
+def arg_number(kind: type, low: float = 0, low_ok: bool = False,
+               high: float | None = None) -> Callable[[str], float]:
+    """An argparse type: a finite `kind` above `low` (or equal, with `low_ok`), at most `high`."""
+    word = "a whole number" if kind is int else "a number"
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {word}") from None
+        if not (value >= low if low_ok else value > low) or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"{text!r} must be {'>=' if low_ok else '>'} {low:g} and finite")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"{text!r} must be at most {high:g}")
+        return value
+
+    parse.__name__ = word
+    return parse
+
+
+def parser() -> argparse.ArgumentParser:
+    top = Parser(prog="charlm", description="A character-level LSTM language model (see README.md).")
+    commands = top.add_subparsers(dest="command", required=True, parser_class=Parser)
+    generate_options(commands.add_parser(
+        "generate", help="continue a prompt with a trained model",
+        description="Continue a prompt with a trained model and print the text as it is generated. "
+                    "Writes nothing; the checkpoint says which characters the model knows."))
+    explore_options(commands.add_parser(
+        "explore", help="look inside the trained model in the browser",
+        description="Open the trained model in a local web page: write with it, see how sure it was of each"
+                    " character, sweep temperatures, colour a text by an LSTM cell, and see the run's"
+                    " curves. Serves on 127.0.0.1 only, offline."))
+    return top
+
+
+def generate_options(gen: argparse.ArgumentParser) -> None:
+    gen.add_argument("--prompt", default="\n",
+                     help="text to continue (default: a line break, i.e. start a new line from nothing)")
+    gen.add_argument("--temperature", "-t", type=arg_number(float, low_ok=True), nargs="+", action="extend",
+                     metavar="T",
+                     help="softmax temperature(s), >= 0: low = safe and repetitive, high = inventive,"
+                          " then garbled; 0 = greedy (always the likeliest character); several values or"
+                          " repeated flags give one text each (default: 0.8)")
+    gen.add_argument("--top-k", type=arg_number(int, low_ok=True), default=0, metavar="K",
+                     help="draw only from the K likeliest characters (default: 0, all of them; 1 = greedy)")
+    gen.add_argument("--top-p", type=arg_number(float, high=1.0), default=1.0, metavar="P",
+                     help="draw only from the fewest likeliest characters whose probabilities add up to P"
+                          " (nucleus sampling; default: 1, all of them)")
+    gen.add_argument("--length", "-n", type=arg_number(int), default=500,
+                     help="characters to generate per text (default: 500)")
+    gen.add_argument("--count", type=arg_number(int), default=1, help="texts per temperature (default: 1)")
+    gen.add_argument("--seed", type=arg_number(int, low_ok=True), default=0,
+                     help="random seed: the same seed, prompt, sampling options and checkpoint give the"
+                          " same text (default: 0)")
+    gen.add_argument("--checkpoint", default=CHECKPOINT,
+                     help=f"a checkpoint written by the train stage (default: {CHECKPOINT})")
+    gen.add_argument("--skip-unknown", action="store_true",
+                     help="drop prompt characters the model does not know instead of refusing the prompt")
+
+
+def explore_options(explore: argparse.ArgumentParser) -> None:
+    explore.add_argument("--port", type=arg_number(int), default=None,
+                         help="the port to listen on (default: a free one from 7860 on)")
+    explore.add_argument("--checkpoint", default=CHECKPOINT,
+                         help=f"a checkpoint written by the train stage (default: {CHECKPOINT})")
+    explore.add_argument("--data", default=DATA,
+                         help=f"the prepared data, for default texts and known words (default: {DATA})")
+    explore.add_argument("--live", default=LIVE,
+                         help=f"the run's DVCLive folder, for the curves (default: {LIVE})")
+
+
+def in_order(pieces: Iterable[tuple[int, str]], length: int) -> Iterator[tuple[int, str]]:
+    """Pieces of texts generated together (row, piece), text by text: the current text as it grows,
+    the others held back until their turn (`length` characters make a text complete)."""
+    current = 0
+    held: dict[int, list[str]] = defaultdict(list)
+    written: dict[int, int] = defaultdict(int)
+    for row, piece in pieces:
+        written[row] += len(piece)
+        if row == current:
+            yield row, piece
+        else:
+            held[row].append(piece)
+        while written[current] >= length:
+            current += 1
+            for earlier in held.pop(current, []):
+                yield current, earlier
+
+
+def generate(args: argparse.Namespace) -> None:
+    from charlm.model.checkpoint import load_checkpoint  # here, not at the top: `--help` answers at once
+    from charlm.sample.generate import texts
+    from charlm.sample.prompt import encode_prompt
+    from charlm.text.splits import decode
+
+    model = load_checkpoint(args.checkpoint)
+    codes = encode_prompt(args.prompt, model.vocab, skip=args.skip_unknown,
+                          remedy="remove them, or pass --skip-unknown")
+    prompt = decode(codes, model.vocab)  # what the model read
+    temperatures = args.temperature or [0.8]
+    pieces = texts(model, codes, temperatures, args.length, args.count, args.seed, args.top_k, args.top_p)
+    sys.stdout.reconfigure(errors="backslashreplace")  # a character the terminal cannot show: its escape
+    try:
+        show(in_order(pieces, args.length), prompt if args.prompt != "\n" else "", temperatures, args.count)
+    except BrokenPipeError:  # `charlm generate | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+
+
+def show(pieces: Iterable[tuple[int, str]], prompt: str, temperatures: list[float], count: int) -> None:
+    """Each text after its prompt, as it grows; a header before each when there are several."""
+    several = len(temperatures) * count > 1
+    current = -1
+    for row, piece in pieces:
+        if row != current:
+            if current >= 0:
+                print("\n")
+            if several:
+                print(f"--- T={temperatures[row // count]:g}, text {row % count + 1} of {count} ---")
+            print(prompt, end="")
+            current = row
+        print(piece, end="", flush=True)
+    print()
+
+
+def explore(args: argparse.Namespace) -> None:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before Gradio loads: no telemetry at all
+    from charlm.app.page import serve
+
+    serve(Path(args.checkpoint), args.port, Path(args.data), Path(args.live))
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    cli(lambda: (generate if args.command == "generate" else explore)(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""A trained model as generation needs it, read from a checkpoint without Lightning.
+
+`load_checkpoint` reads what the train stage saved (weights, hyperparameters, vocabulary) with
+`torch.load(weights_only=True)` and without importing Lightning, which alone takes seconds to start:
+sampling, the softmax plot, `charlm generate` and `charlm explore` never need it. The result works
+wherever a LitCharRNN does for inference here (`state_dict()`, `hparams`, `vocab`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, Union
+
+import torch
+
+from charlm.errors import CharlmError
+from charlm.params.schema import MODEL_LIMITS
+
+if TYPE_CHECKING:
+    from charlm.model.lstm import LitCharRNN
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A trained model's weights, hyperparameters (vocab_size, maxlen, ...) and vocabulary (idx2char)."""
+
+    weights: dict[str, torch.Tensor]
+    hparams: SimpleNamespace
+    vocab: list[str]
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return self.weights
+
+
+TrainedModel = Union["LitCharRNN", Checkpoint]  # what generation accepts
+
+
+def expected_shapes(hparams: Any) -> dict[str, tuple[int, ...]]:
+    """LitCharRNN's weight names and shapes for its hyperparameters."""
+    V = hparams.vocab_size
+    E = hparams.embed_dim
+    H = hparams.hidden_size
+    shapes = {"embed.weight": (V, E)}
+    for n in range(hparams.num_layers):
+        shapes |= {f"lstm.weight_ih_l{n}": (4 * H, E if n == 0 else H), f"lstm.weight_hh_l{n}": (4 * H, H),
+                   f"lstm.bias_ih_l{n}": (4 * H,), f"lstm.bias_hh_l{n}": (4 * H,)}
+    return shapes | {"head.dense.weight": (H, H), "head.dense.bias": (H,), "head.out.weight": (V, H),
+                     "head.out.bias": (V,)}
+
+
+class ShapeError(ValueError):
+    """A checkpoint declares a shape charlm refuses to build."""
+
+
+def check_shape(hparams: Any) -> None:
+    """Refuse a declared shape beyond MODEL_LIMITS before anything is built from it (a crafted
+    num_layers of 10**12 would otherwise exhaust memory)."""
+    for key, high in MODEL_LIMITS.items():
+        value = getattr(hparams, key, None)
+        if type(value) is not int or not 1 <= value <= high:
+            shown = f"{value!r}"[:40]
+            raise ShapeError(f"it declares {key}={shown}, not an integer from 1 to {high:,}")
+
+
+def _read(path: Path) -> Checkpoint:
+    with warnings.catch_warnings():  # torch warns about pickles it is about to refuse
+        warnings.simplefilter("ignore")
+        raw = torch.load(path, map_location="cpu", weights_only=True)
+    hparams = SimpleNamespace(**raw["hyper_parameters"])
+    check_shape(hparams)
+    model = Checkpoint(dict(raw["state_dict"]), hparams, list(raw["vocab"]))
+    if len(model.vocab) != model.hparams.vocab_size or not all(isinstance(c, str) for c in model.vocab):
+        raise ValueError("vocabulary")
+    if {k: tuple(v.shape) for k, v in model.weights.items()} != expected_shapes(model.hparams):
+        raise ValueError("weights")
+    return model
+
+
+def load_checkpoint(path: Path | str, vocab: Sequence[str] | None = None) -> Checkpoint:
+    """A checkpoint of the train stage, checked: CharlmError if the file is missing or not one, or, given
+    `vocab`, if the model was trained on another vocabulary (its indices would mean other characters)."""
+    path = Path(path)
+    if path.is_dir():
+        raise CharlmError(f"{path} is a directory, not a checkpoint: name the .ckpt file in it")
+    if not path.is_file():
+        raise CharlmError(f"{path} not found: train a model first (dvc repro train, or make run)")
+    try:
+        model = _read(path)
+    except ShapeError as e:
+        raise CharlmError(f"{path} is not a valid charlm checkpoint: {e}") from None
+    except Exception as e:  # a truncated or foreign file: say which one, not a traceback
+        raise CharlmError(f"{path} is not a valid charlm checkpoint ({type(e).__name__})") from None
+    if vocab is not None and model.vocab != list(vocab):
+        raise CharlmError(f"{path} was trained on a different vocabulary than the prepared data:"
+                          " rerun `dvc repro`")
+    return model

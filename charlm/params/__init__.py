@@ -1,0 +1,22 @@
+"""params.yaml: what each key accepts and means (schema), and reading the file (load).
+
+    seed, train = params.load("seed", "train")     # a stage reads only its own sections
+
+A bad value is refused with one line naming the key and what it accepts, before any work starts.
+"""
+
+from charlm.params.load import PARAMS_FILE, Loader, load, read, section
+from charlm.params.schema import (
+    MODEL_LIMITS,
+    SECTIONS,
+    SEED,
+    CorpusParams,
+    ModelParams,
+    PlotParams,
+    PrepareParams,
+    SampleParams,
+    TrainParams,
+)
+
+__all__ = ["MODEL_LIMITS", "PARAMS_FILE", "SECTIONS", "SEED", "CorpusParams", "Loader", "ModelParams",
+           "PlotParams", "PrepareParams", "SampleParams", "TrainParams", "load", "read", "section"]

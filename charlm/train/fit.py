@@ -1,0 +1,244 @@
+"""Fit LitCharRNN on prepared data with Lightning, in a run folder that survives interruption.
+
+    check the data -> Trainer (one process, or DDP: train.devices, num_nodes, strategy)
+    -> RunDir.start: resume from its last.ckpt if params and data are unchanged
+    -> fit: validate every `val_check_interval`; EarlyStopping(val_loss), best and last checkpoints,
+       the time cap and the wsd decay (charlm.train.callbacks)
+    -> the best checkpoint and the run's metrics (`run_metrics`): the best validation, and the best
+       model on the test text, read here for the first time
+
+Under DDP every process runs this code: `CharDataModule` gives each its shard of the windows, the
+losses are reduced across processes, and only the first process (`trainer.is_global_zero`) writes
+the run folder, prints, and returns the metrics.
+
+The validation loss is the mean cross-entropy (nats per character) over the whole validation text
+cut into back-to-back windows of `maxlen` characters, every position predicted, so it depends
+neither on `train.step`, the batch size nor `train.objective`: all runs compare directly.
+`val_loss_stateful` reads the validation text once, carrying the LSTM's state, so each character is
+predicted from all the text before it; a sequential pass, so it is computed once, for the best model.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMonitor
+from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
+from lightning.pytorch.loggers import Logger
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+from charlm.errors import CharlmError
+from charlm.model.lstm import LitCharRNN
+from charlm.params.schema import ModelParams, TrainParams
+from charlm.sample.prompt import PROMPT_SEARCH, default_prompt, encode_prompt
+from charlm.text.splits import highest_code, load_split, load_text, load_vocab, n_windows
+from charlm.train.batches import CharDataModule, block_batches
+from charlm.train.callbacks import (
+    DecayTrigger,
+    History,
+    InterruptCheckpoint,
+    Preview,
+    ReportingCheckpoint,
+    TimeLimit,
+    epochs_done,
+)
+from charlm.train.rundir import RunDir, fingerprint
+from charlm.train.schedules import WarmupStableDecay
+from charlm.train.trainer import make_trainer, quiet_lightning, use_threads
+
+BYTES_PER_PARAMETER = 16  # fp32 weights, their gradients and AdamW's two moments
+
+
+def check_data(data_dir: Path, maxlen: int) -> int:
+    """Refuse missing data, codes outside the vocabulary, or splits too short for one window (maxlen
+    inputs and a target); the validation split's length."""
+    vocab = load_vocab(data_dir)
+    lengths = {}
+    for name, split in (("training", "train"), ("validation", "val"), ("test", "test")):
+        lengths[name] = len(load_split(data_dir, split))
+        if (highest := highest_code(data_dir, split)) >= len(vocab):
+            raise CharlmError(f"the {name} split has character codes up to {highest} but the vocabulary"
+                              f" has {len(vocab)} characters: rerun the prepare stage (dvc repro -f prepare)")
+    for name, n in lengths.items():
+        if n < maxlen + 1:
+            raise CharlmError(f"the {name} split has {n:,} characters; model.maxlen={maxlen} needs at least"
+                              f" {maxlen + 1:,} (a window and its target): lower model.maxlen or use a longer"
+                              " corpus")
+    return lengths["validation"]
+
+
+def parameters(cfg: ModelParams, vocab_size: int) -> int:
+    """LitCharRNN's parameter count for a shape, without building it."""
+    H = cfg.hidden_size
+    E = cfg.embed_dim
+    V = vocab_size
+    lstm = sum(4 * H * ((E if n == 0 else H) + H + 2) for n in range(cfg.num_layers))
+    return V * E + lstm + H * H + H + H * V + V
+
+
+def check_size(cfg: ModelParams, vocab_size: int) -> None:
+    """Refuse a model whose training state cannot fit in this machine's memory, before allocating it."""
+    count = parameters(cfg, vocab_size)
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if count * BYTES_PER_PARAMETER > memory:
+        needs = count * BYTES_PER_PARAMETER / 1e9
+        raise CharlmError(f"the model would have {count:,} parameters ({needs:,.0f} GB to train), more"
+                          f" than this machine's {memory / 1e9:,.0f} GB: lower model.hidden_size,"
+                          " model.embed_dim or model.num_layers")
+
+
+@dataclass
+class Callbacks:
+    """The callbacks of one fit, by role (`all` in the order Lightning calls them)."""
+
+    history: History
+    time_limit: TimeLimit
+    early: EarlyStopping
+    best: ReportingCheckpoint
+    trigger: DecayTrigger | None
+    all: list[Callback]
+
+
+def preview_for(cfg: TrainParams, data_dir: Path, maxlen: int, seed: int, run: RunDir) -> list[Callback]:
+    """The sample at each validation, from the start of the validation text (as the sample stage's)."""
+    if not cfg.preview_chars:
+        return []
+    vocab = load_vocab(data_dir)
+    prompt = encode_prompt(default_prompt(load_text(data_dir, "val", PROMPT_SEARCH), maxlen), vocab)
+    path = run.log_dir / "samples.md" if run.log_dir else None
+    return [Preview(prompt.tolist(), vocab, cfg.preview_chars, cfg.preview_temperature, seed, path)]
+
+
+def callbacks_for(cfg: TrainParams, run: RunDir, schedule: WarmupStableDecay | None,
+                  preview: list[Callback], logged: bool, clock: Callable[[], float]) -> Callbacks:
+    # preview first: its time counts as validation's; History next: its clock stops before
+    # InterruptCheckpoint saves
+    history = History(run)
+    time_limit = TimeLimit(cfg.max_time, clock)
+    trigger = DecayTrigger(cfg, schedule, time_limit) if schedule else None
+    early = EarlyStopping(monitor="val_loss", mode="min", patience=cfg.patience,
+                          check_on_train_epoch_end=False)
+    best = ReportingCheckpoint(run)
+    triggers = [trigger] if trigger else []
+    ordered = [*preview, history, time_limit, *triggers, early, best, InterruptCheckpoint(run)]
+    if logged:
+        ordered.append(LearningRateMonitor(logging_interval="step"))
+    return Callbacks(history, time_limit, early, best, trigger, ordered)
+
+
+def optimisation(cfg: TrainParams) -> dict[str, float]:
+    """The train params LitCharRNN keeps among its hyperparameters."""
+    return {"lr": cfg.lr, "weight_decay": cfg.weight_decay, "carry_state": cfg.carry_state}
+
+
+def fit(model_cfg: ModelParams, train_cfg: TrainParams, seed: int, data_dir: Path, run: RunDir,
+        logger: Callable[[bool], Logger] | None = None, progress: bool = True,
+        clock: Callable[[], float] = time.monotonic) -> tuple[Path, dict[str, Any]] | None:
+    """Train in `run`, resuming its interrupted run if params and data are unchanged; the best checkpoint's
+    path and the run's metrics. In a distributed run only the first process returns them (the others
+    return None: one process writes outputs). `logger(resumed)` makes the logger once that is known;
+    `clock` measures the time budget (a test passes one that counts steps)."""
+    started = time.perf_counter()
+    L.seed_everything(seed, workers=True, verbose=False)
+    use_threads(train_cfg.threads)
+    idx2char = load_vocab(data_dir)
+    val_chars = check_data(data_dir, model_cfg.maxlen)
+    check_size(model_cfg, len(idx2char))
+    data = CharDataModule(data_dir, model_cfg, train_cfg, seed)
+    schedule = WarmupStableDecay() if train_cfg.schedule == "wsd" else None
+    preview = preview_for(train_cfg, data_dir, model_cfg.maxlen, seed, run)
+    parts = callbacks_for(train_cfg, run, schedule, preview, logger is not None, clock)
+    with quiet_lightning():
+        trainer = make_trainer(train_cfg, parts.all, progress)
+        batches = data.batches_per_epoch(trainer.world_size)  # per process
+        if schedule:  # complete before the optimiser exists: LambdaLR evaluates step 0 when it is built
+            schedule.warmup = round(train_cfg.warmup * batches)
+        trainer.log_every_n_steps = max(1, min(50, batches // 4))  # the lr curve
+        model = LitCharRNN(len(idx2char), **asdict(model_cfg), **optimisation(train_cfg), vocab=idx2char,
+                           lr_schedule=schedule)
+        fp = fingerprint(model_cfg, train_cfg, seed, data_dir)  # every process decides; the first one clears
+        first = trainer.is_global_zero
+        resume_from = (run.start if first else run.resumable)(fp, model, train_cfg.resume)
+        if logger:
+            trainer.logger = logger(resume_from is not None)
+        try:
+            trainer.fit(model, datamodule=data, ckpt_path=resume_from)
+        except SIGTERMException:
+            raise CharlmError("terminated (SIGTERM) during training; run `dvc repro` again to"
+                              " resume") from None
+    if not parts.history.validations:
+        raise CharlmError("training stopped before the first validation: raise train.max_time or"
+                          " train.max_epochs")
+    if not first:
+        return None
+    return Path(parts.best.best_model_path), run_metrics(trainer, parts, data, val_chars, started)
+
+
+@torch.inference_mode()
+def block_loss(model: LitCharRNN, data_dir: Path, split: str, maxlen: int) -> float:
+    """Mean cross-entropy over a split in back-to-back windows of `maxlen` (val_loss's definition)."""
+    model.eval()
+    total = 0.0
+    count = 0
+    for x, y in block_batches(data_dir, split, maxlen):
+        total += F.cross_entropy(model.every_logits(x).flatten(0, 1), y.flatten(), reduction="sum").item()
+        count += y.numel()
+    return total / count
+
+
+def stopped_by(parts: Callbacks) -> str:
+    if parts.early.stopping_reason != EarlyStoppingReason.NOT_STOPPED:
+        return "early_stopping"
+    return "max_time" if parts.time_limit.timed_out else "max_epochs"
+
+
+def run_metrics(trainer: L.Trainer, parts: Callbacks, data: CharDataModule, val_chars: int,
+                started: float) -> dict[str, Any]:
+    """metrics/train.json: the best validation, the stateful loss of the best model, how the run ended,
+    and how it ran (processes, speed; `started`: perf_counter at the start of the fit)."""
+    history = parts.history
+    maxlen = data.maxlen
+    schedule = parts.trigger.schedule if parts.trigger else None
+    top = min(history.validations, key=lambda v: v["val_loss"])
+    best_model = LitCharRNN.load_from_checkpoint(parts.best.best_model_path, weights_only=True)
+    seconds = max(history.clock.seconds, 1e-9)
+    test_loss = block_loss(best_model, data.data_dir, "test", maxlen)  # the first time the test text is read
+    return {
+        "test_loss": round(test_loss, 4),
+        "test_loss_stateful": round(best_model.stateful_loss(load_split(data.data_dir, "test")), 4),
+        "test_bpc": round(test_loss / math.log(2), 4),
+        "val_loss": round(top["val_loss"], 4),
+        "val_loss_stateful": round(best_model.stateful_loss(load_split(data.data_dir, "val")), 4),
+        "val_bpc": round(top["val_loss"] / math.log(2), 4),
+        "val_acc": round(top["val_acc"], 4),
+        "uniform_loss": round(math.log(best_model.hparams.vocab_size), 4),
+        "best_epoch": top["epoch"],
+        "best_step": top["step"],
+        "epochs": epochs_done(trainer),
+        "validations": len(history.validations),
+        "stopped_by": stopped_by(parts),
+        "decay_start_step": schedule.start if schedule else None,
+        "decay_reason": parts.trigger.reason if parts.trigger else None,
+        "final_lr": trainer.optimizers[0].param_groups[0]["lr"],
+        "precision": trainer.precision,
+        "resumed_after_epoch": history.resumed_after,
+        "processes": trainer.world_size,
+        "threads_per_process": torch.get_num_threads(),
+        "train_windows": len(data.train_set),
+        "train_batches_per_epoch": trainer.num_training_batches,  # per process
+        "windows_by_process": history.by_process,
+        "val_predictions": n_windows(val_chars, maxlen, maxlen) * maxlen,
+        "train_seconds": round(history.clock.seconds, 1),
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "windows_per_second": round(sum(history.by_process) / seconds),
+        "predicted_chars_per_second": round(history.predictions * trainer.world_size / seconds),
+    }

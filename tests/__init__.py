@@ -1,0 +1,1 @@
+"""The tests: unit/ checks one module each, system/ runs real DVC, training, browsers and notebooks."""

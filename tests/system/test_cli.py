@@ -1,0 +1,110 @@
+"""`charlm generate`: text on demand from a checkpoint, without touching the pipeline's outputs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from bench.project import ROOT
+from charlm.model.lstm import LitCharRNN
+from tests.helpers.training import save_checkpoint
+
+CHARLM = Path(sys.executable).parent / "charlm"  # the console script pip installed beside this interpreter
+VOCAB = list("\n :;,.!?'abcdefghijklmnopqrstuvwxyzAEGHIKLNQU")
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    model = LitCharRNN(len(VOCAB), embed_dim=8, hidden_size=16, vocab=VOCAB)
+    return save_checkpoint(model, tmp_path_factory.mktemp("gen") / "best.ckpt")
+
+
+def generate(*args: str, cwd: Path = ROOT, module: bool = False,
+             **env: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "charlm"] if module else [str(CHARLM)]
+    return subprocess.run([*command, "generate", *args], cwd=cwd, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **env})
+
+
+def test_continues_a_prompt_at_two_temperatures_reproducibly(checkpoint, tmp_path):
+    args = ("--checkpoint", str(checkpoint), "--prompt", "KING:\n", "-t", "0.5", "--temperature", "1.5",
+            "--length", "80", "--seed", "3")
+    first = generate(*args, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    texts = first.stdout.split("--- T=")[1:]
+    assert [t.splitlines()[0] for t in texts] == ["0.5, text 1 of 1 ---", "1.5, text 1 of 1 ---"]
+    for text in texts:
+        body = text.split("---\n", 1)[1].rstrip("\n")
+        assert body.startswith("KING:\n") and len(body) == len("KING:\n") + 80
+    assert generate(*args, module=True).stdout == first.stdout  # the same seed, the same text
+    assert generate(*args[:-1], "4").stdout != first.stdout
+    assert list(tmp_path.iterdir()) == []  # wrote nothing
+
+
+def test_the_same_temperature_twice_gives_two_separate_texts(checkpoint):
+    result = generate("--checkpoint", str(checkpoint), "--prompt", "the", "-t", "0.5", "0.5", "-n", "40")
+    texts = result.stdout.split("--- T=0.5, text 1 of 1 ---\n")[1:]
+    assert len(texts) == 2 and all(t.rstrip("\n").startswith("the") and len(t.rstrip("\n")) == 43
+                                   for t in texts)
+
+
+def test_one_text_is_just_the_prompt_and_its_continuation(checkpoint):
+    result = generate("--checkpoint", str(checkpoint), "--prompt", "the king", "-n", "50")
+    assert (result.returncode == 0 and result.stdout.startswith("the king")
+            and len(result.stdout) == 8 + 50 + 1)
+
+
+def test_prints_as_it_generates(checkpoint):
+    """The first characters arrive while a long text is still being generated."""
+    proc = subprocess.Popen([str(CHARLM), "generate", "--checkpoint", str(checkpoint), "--prompt", "the",
+                             "--length", "100000000", "--count", "3"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.read(70).startswith("--- T=0.8, text 1 of 3 ---\nthe")
+        assert proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--checkpoint", "nowhere/best.ckpt"), "error: nowhere/best.ckpt not found: train a model first"),
+    (("--checkpoint", "."), "error: . is a directory, not a checkpoint"),
+    (("--prompt", "KING §:"), "error: the prompt has characters not in the vocabulary: '§' "
+                             "(remove them, or pass --skip-unknown)"),
+    (("-t", "-1"), "error: charlm generate: argument --temperature/-t: '-1' must be >= 0 and finite"),
+    (("--length", "x"), "error: charlm generate: argument --length/-n: 'x' is not a whole number"),
+    (("-n", "1e3"), "error: charlm generate: argument --length/-n: '1e3' is not a whole number"),
+    (("--top-p", "1.5"), "error: charlm generate: argument --top-p: '1.5' must be at most 1"),
+], ids=["missing-checkpoint", "folder", "unknown-character", "negative-temperature", "bad-length", "1e3",
+        "top-p"])
+def test_bad_input_is_one_line(checkpoint, args, message):
+    result = generate("--checkpoint", str(checkpoint), *args)
+    assert result.returncode != 0 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(message), result.stderr
+
+
+def test_unknown_characters_can_be_dropped_and_the_prompt_shown_is_what_the_model_read(checkpoint):
+    result = generate("--checkpoint", str(checkpoint), "--prompt", "KING §:", "--skip-unknown", "-n", "10")
+    assert result.returncode == 0 and result.stdout.startswith("KING :")
+    assert "dropping prompt characters not in the vocabulary: '§'" in result.stderr
+
+
+def test_a_closed_pipe_ends_quietly(checkpoint):
+    proc = subprocess.run(f"'{CHARLM}' generate --checkpoint '{checkpoint}' -n 200000 --count 3"
+                          " | head -c 100",
+                          shell=True, capture_output=True, text=True, timeout=120)
+    assert len(proc.stdout) == 100 and proc.stderr == ""
+
+
+def test_a_terminal_that_cannot_show_a_character_gets_its_escape(tmp_path):
+    model = LitCharRNN(3, embed_dim=2, hidden_size=2, vocab=["a", "é", "\n"])
+    path = save_checkpoint(model, tmp_path / "best.ckpt")
+    result = generate("--checkpoint", str(path), "--prompt", "aé", "-n", "30", PYTHONIOENCODING="ascii")
+    assert result.returncode == 0 and result.stdout.startswith("a\\xe9") and result.stderr == ""
+

@@ -1,0 +1,145 @@
+"""fit(): real (tiny) Lightning training runs, their checkpoints and metrics."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+import torch
+
+from charlm.errors import CharlmError
+from charlm.model.checkpoint import load_checkpoint
+from charlm.model.lstm import LitCharRNN
+from charlm.text.splits import CharDataset, load_split, load_vocab
+from charlm.train.batches import block_batches
+from charlm.train.fit import check_size, fit, parameters
+from charlm.train.rundir import RunDir
+from charlm.train.trainer import cpu_has_bf16
+from tests.helpers.config import tiny
+from tests.helpers.training import train_tiny
+
+
+def test_tiny_training_learns_and_saves_a_ready_checkpoint(prepared_dir, tmp_path):
+    best, metrics = train_tiny(prepared_dir, tmp_path, log=True)
+    vocab = load_vocab(prepared_dir)
+    assert metrics["epochs"] == 2 and metrics["stopped_by"] == "max_epochs" and metrics["validations"] == 2
+    assert math.isfinite(metrics["val_loss"]) and metrics["val_loss"] < math.log(len(vocab))
+    assert metrics["val_bpc"] == pytest.approx(metrics["val_loss"] / math.log(2), abs=2e-4)
+    assert 0 < metrics["val_acc"] <= 1 and metrics["windows_per_second"] > 0
+
+    model = LitCharRNN.load_from_checkpoint(best, weights_only=True)
+    assert model.vocab == vocab and model.hparams.maxlen == 16 and model.hparams.hidden_size == 16
+    # the same checkpoint, read without Lightning
+    assert load_checkpoint(best, vocab=vocab).hparams.maxlen == 16
+    with pytest.raises(CharlmError, match="was trained on a different vocabulary than the prepared data"):
+        load_checkpoint(best, vocab=[*vocab[:-1], "\u2603"])
+    assert (tmp_path / "dvclive/plots/metrics/val/loss.tsv").read_text().count("\n") == 3  # header + 2 epochs
+    assert metrics["val_loss_stateful"] == round(model.stateful_loss(load_split(prepared_dir, "val")), 4)
+
+
+def test_a_warm_up_starts_below_the_peak(prepared_dir, tmp_path):
+    """wsd with warmup: the logged learning rate of step 0 is lr / warm-up steps, then it climbs."""
+    lr = tiny("train").lr
+    train_tiny(prepared_dir, tmp_path, log=True, schedule="wsd", warmup=0.5, batch_size=400, decay_patience=1,
+               patience=2)
+    rows = (tmp_path / "dvclive/plots/metrics/lr-AdamW/weights.tsv").read_text().splitlines()[1:]
+    rates = [float(r.split("\t")[1]) for r in rows]  # one row per optimiser step, from the first
+    assert rates[:3] == pytest.approx([lr / 2, lr, lr])
+
+
+def test_early_stopping_ends_a_run_that_stops_improving(prepared_dir, tmp_path):
+    _, metrics = train_tiny(prepared_dir, tmp_path, lr=1e-9, patience=2, max_epochs=10,
+                            val_check_interval=0.5)
+    assert metrics["stopped_by"] == "early_stopping" and metrics["epochs"] < 10
+    assert metrics["validations"] == 3  # patience counts validations: the first, then two without progress
+    assert metrics["epochs"] == 1.5
+
+
+def test_carry_state_training_runs(prepared_dir, tmp_path):
+    _, metrics = train_tiny(prepared_dir, tmp_path, objective="every", carry_state=0.75, batch_size=8)
+    assert metrics["epochs"] == 2 and metrics["val_loss"] < math.log(len(load_vocab(prepared_dir)))
+    # back to back: train.step unused
+    assert metrics["train_windows"] == len(CharDataset(prepared_dir, 16, 16))
+
+
+def test_bf16_training_validates_in_fp32(prepared_dir, tmp_path):
+    """bf16-mixed where the CPU computes bfloat16 natively; elsewhere a one-line refusal."""
+    if not cpu_has_bf16():
+        with pytest.raises(CharlmError,
+                           match="train.precision=bf16-mixed needs a CPU with AVX-512 BF16 or AMX"):
+            train_tiny(prepared_dir, tmp_path, precision="bf16-mixed")
+        return
+    best, metrics = train_tiny(prepared_dir, tmp_path, precision="bf16-mixed")
+    assert metrics["precision"] == "bf16-mixed"
+    model = LitCharRNN.load_from_checkpoint(best, weights_only=True).eval()
+    with torch.inference_mode():
+        losses = [(model.loss(x, y).item(), y.numel()) for x, y in block_batches(prepared_dir, "val", 16)]
+    fp32 = sum(loss * n for loss, n in losses) / sum(n for _, n in losses)
+    assert metrics["val_loss"] == pytest.approx(fp32, abs=1e-4)  # validated in fp32, not bf16
+
+
+def test_diverging_loss_stops_with_epoch_and_batch(prepared_dir, tmp_path):
+    with pytest.raises(CharlmError, match=r"train loss is (nan|inf) at epoch 1, batch \d+: lower train.lr"):
+        train_tiny(prepared_dir, tmp_path, lr=100)
+
+
+def test_too_long_a_window_is_refused_before_training(prepared_dir, tmp_path):
+    with pytest.raises(CharlmError,
+                       match=r"split has [\d,]+ characters; model.maxlen=5000 needs at least 5,001"):
+        fit(tiny("model", maxlen=5000), tiny("train"), 1, prepared_dir, RunDir(tmp_path / "run"))
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_model_too_big_for_memory_is_refused_before_it_is_built(prepared_dir, tmp_path):
+    huge = tiny("model", hidden_size=1_000_000_000)
+    with pytest.raises(CharlmError,
+                       match=r"the model would have [\d,]+ parameters \([\d,]+ GB to train\), more than"):
+        check_size(huge, 65)
+    small = tiny("model")
+    assert parameters(small, 30) == sum(p.numel() for p in LitCharRNN(30, **{
+        k: getattr(small, k) for k in ("embed_dim", "hidden_size", "num_layers", "dropout")}).parameters())
+
+
+def test_same_seed_same_run(prepared_dir, tmp_path):
+    runs = [train_tiny(prepared_dir, tmp_path / f"m{i}", seed=3) for i in range(2)]
+    timing = ("train_seconds", "wall_seconds", "windows_per_second", "predicted_chars_per_second")
+    first, second = ({k: v for k, v in m.items() if k not in timing} for _, m in runs)
+    assert first == second
+    a, b = (torch.load(best, weights_only=True)["state_dict"] for best, _ in runs)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_the_test_text_is_read_only_once_training_has_ended(prepared_dir, tmp_path, monkeypatch):
+    """Selection (early stopping, the best checkpoint, the decay) sees the validation text only."""
+    import charlm.text.splits
+    import charlm.train.fit
+
+    events: list[str] = []
+
+    def spy(name: str, real: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            events.append(args[1] if name == "load_split" else name)
+            return real(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(charlm.text.splits, "load_split", spy("load_split", charlm.text.splits.load_split))
+    monkeypatch.setattr(charlm.train.fit, "load_split", spy("load_split", charlm.train.fit.load_split))
+    monkeypatch.setattr(charlm.train.fit, "make_trainer", spy("training", charlm.train.fit.make_trainer))
+    monkeypatch.setattr(charlm.train.fit, "run_metrics", spy("trained", charlm.train.fit.run_metrics))
+    train_tiny(prepared_dir, tmp_path, schedule="wsd", decay_patience=1, patience=2, max_epochs=3)
+    during = events[events.index("training") : events.index("trained")]
+    assert "val" in during and "test" not in during
+    assert "test" in events[events.index("trained") :]
+
+
+def test_the_test_loss_is_the_best_model_on_the_test_text(prepared_dir, tmp_path):
+    best, metrics = train_tiny(prepared_dir, tmp_path, objective="every", carry_state=0.5, batch_size=8)
+    model = LitCharRNN.load_from_checkpoint(best, weights_only=True).eval()
+    test = CharDataset(prepared_dir, 16, 16, split="test", objective="every")
+    with torch.inference_mode():
+        x, y = test[list(range(len(test)))]
+        direct = torch.nn.functional.cross_entropy(model.every_logits(x).flatten(0, 1), y.flatten()).item()
+    assert metrics["test_loss"] == pytest.approx(direct, abs=1e-4)
+    assert metrics["test_loss_stateful"] == round(model.stateful_loss(load_split(prepared_dir, "test")), 4)
+    assert metrics["test_bpc"] == pytest.approx(metrics["test_loss"] / math.log(2), abs=2e-4)

@@ -1,0 +1,219 @@
+"""`charlm explore` on loopback: each panel through the page's own API (gradio_client), and what the
+page answers to bad input. The browser's view of it: test_explore_browser.py."""
+
+from __future__ import annotations
+
+import http.client
+import subprocess
+import sys
+import urllib.parse
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+from charlm import LitCharRNN, tempered_softmax
+from charlm.app.explorer import LINE_BREAK
+from charlm.text.splits import load_vocab
+
+PROMPT = "KING:\n"
+
+
+@pytest.fixture(scope="module")
+def client(explorer_page: str):
+    return Client(explorer_page, verbose=False)
+
+
+@pytest.fixture
+def run(trained_run: Path) -> Path:
+    return trained_run / "run/checkpoints/best.ckpt"
+
+
+def write(client: Client, prompt: str = PROMPT, temperature: float = 0.8, top_k: int = 0, top_p: float = 1.0,
+          length: int = 300, seed: int = 1, drop: bool = False) -> list[tuple[str, str]]:
+    """Every streamed update of the Write panel: (prompt and text so far, text so far); AppError if the
+    page answered with a message."""
+    job = client.submit(prompt, temperature, top_k, top_p, length, seed, drop, api_name="/write")
+    updates = [tuple(update) for update in job]
+    job.result()  # raises the page's message, if any
+    return updates
+
+
+def test_writing_streams_and_repeats_with_its_seed(client):
+    updates = write(client)
+    assert len(updates) >= 4  # 300 characters arrive in pieces, not at the end only
+    assert [len(text) for _, text in updates] == sorted(len(text) for _, text in updates)
+    shown, text = updates[-1]
+    assert len(text) == 300 and shown == PROMPT + text
+    assert write(client)[-1] == updates[-1]  # the same seed, the same text
+    assert write(client, seed=2)[-1] != updates[-1]
+
+
+def test_top_k_1_is_greedy(client):
+    assert write(client, top_k=1, length=100)[-1] == write(client, temperature=0, length=100)[-1]
+
+
+def test_the_colours_are_the_probabilities_the_model_gave(client, run):
+    text = write(client, temperature=0.7, length=120)[-1][1]
+    spans = client.predict(PROMPT, text, 0.7, False, api_name="/sure")
+    assert "".join(s["token"] for s in spans) == text.replace("\n", LINE_BREAK)
+    model = LitCharRNN.load_from_checkpoint(run, weights_only=True).eval()
+    vocab = model.vocab
+    codes = torch.tensor([[vocab.index(c) for c in PROMPT + text]])
+    with torch.no_grad():
+        logits = model.every_logits(codes)[0, len(PROMPT) - 1 : -1]
+    p = tempered_softmax(logits.double(), 0.7)[torch.arange(len(text)), codes[0, len(PROMPT):]].numpy()
+    assert np.allclose([1 - s["class_or_confidence"] for s in spans], p, atol=1e-3)
+
+
+def test_the_distribution_at_a_position_names_the_likeliest(client):
+    text = write(client, length=40)[-1][1]
+    plot, table = client.predict(PROMPT, text, 2.0, False, 5, api_name="/distribution")
+    assert plot["type"] == "matplotlib"
+    rows = table["data"]
+    assert table["headers"] == ["character", "p at T = 1", "p at T = 2"]
+    assert rows[0][1] >= rows[-1][1] and rows[0][2] < rows[0][1]  # T = 2 flattens the likeliest
+
+
+def test_the_sweep_gives_a_text_and_word_shares_per_temperature(client):
+    table = client.predict(PROMPT, "0.1, 1, 3", 200, 0, False, api_name="/sweep")
+    assert [row[0] for row in table["data"]] == [0.1, 1.0, 3.0]
+    assert all(row[1] is None or 0 <= row[1] <= 1 for row in table["data"])  # no words: no share
+    assert all(row[3].startswith(PROMPT) and len(row[3]) == len(PROMPT) + 200 for row in table["data"])
+
+
+def test_a_cell_colours_a_text_and_the_ranking_names_cells(client):
+    spans = client.predict("the king", 1, 3, api_name="/cell")
+    assert "".join(s["token"] for s in spans) == "the king"
+    assert all(-1 <= s["class_or_confidence"] <= 1 for s in spans)
+    table = client.predict(api_name="/cells")
+    assert table["headers"] == ["property", "layer", "cell", "r"] and len(table["data"]) >= 3
+
+
+def test_the_training_panel_shows_the_curves_and_the_samples(client):
+    plot, samples = client.predict(api_name="/training")
+    assert plot["type"] == "matplotlib"
+    assert samples.count("## epoch") == 2 and "val_loss" in samples  # one sample per validation
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda c: write(c, prompt="KING §:"),
+     "not in the vocabulary: '§' (remove them, or tick 'drop characters"),
+    (lambda c: write(c, temperature=9), "Value 9 is greater than maximum value 5"),
+    (lambda c: write(c, length=100_000), "Value 100000 is greater than maximum value 2000"),
+    (lambda c: write(c, top_p=0), "Value 0 is less than minimum value 0.05"),
+    (lambda c: c.predict(PROMPT, "0.5, hot", 100, 0, False, api_name="/sweep"),
+     "temperatures must be numbers"),
+    (lambda c: c.predict(PROMPT, "", 1.0, False, api_name="/sure"), "nothing written yet"),
+    (lambda c: c.predict("x", 99, 0, api_name="/cell"), "Value 99 is greater than maximum value 1"),
+], ids=["unknown-character", "temperature", "length", "top-p", "sweep", "nothing-written", "layer"])
+def test_bad_input_is_a_message_and_the_next_request_works(client, call, message):
+    with pytest.raises(AppError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        call(client)
+    assert len(write(client, length=20)[-1][1]) == 20
+
+
+def test_unknown_characters_can_be_dropped(client):
+    assert write(client, prompt="KING §:\n", length=20, drop=True)[-1][0].startswith("KING :\n")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--checkpoint", "nowhere.ckpt"], "error: nowhere.ckpt not found: train a model first"),
+    (["--checkpoint", "."], "error: . is a directory, not a checkpoint"),
+], ids=["missing", "folder"])
+def test_a_missing_checkpoint_is_one_line_before_any_server(tmp_path, args, message):
+    result = subprocess.run([sys.executable, "-m", "charlm", "explore", *args], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and result.stderr.startswith(message) and result.stderr.count("\n") == 1
+
+
+def test_a_port_in_use_is_one_line(run, client):
+    port = client.src.rstrip("/").rsplit(":", 1)[1]
+    root = run.parents[2]
+    command = ["explore", "--port", port, "--checkpoint", str(run), "--data", str(root / "prepared")]
+    result = subprocess.run([sys.executable, "-m", "charlm", *command], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 1 and result.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}")
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert load_vocab(root / "prepared")  # the first server still answers: the next test uses it
+
+
+def test_two_visitors_at_once_both_get_their_text(explorer_page):
+    """Two tabs writing at the same time: the queue serves both, each its own text."""
+    first, second = Client(explorer_page, verbose=False), Client(explorer_page, verbose=False)
+    jobs = [c.submit(PROMPT, 0.8, 0, 1.0, 600, seed, False, api_name="/write")
+            for c, seed in ((first, 1), (second, 2))]
+    texts = [job.result()[1] for job in jobs]
+    assert [len(t) for t in texts] == [600, 600] and texts[0] != texts[1]
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda c: write(c, prompt="K" * 2001), "prompt is 2,001 characters: at most 2,000 here"),
+    (lambda c: write(c, prompt=None), "prompt must be a text, got NoneType"),
+    (lambda c: c.predict(PROMPT, "x" * 2001, 1.0, False, api_name="/sure"), "text is 2,001 characters"),
+    (lambda c: c.predict("x" * 10_001, 1, 0, api_name="/cell"), "text is 10,001 characters"),
+    (lambda c: c.predict(PROMPT, "0.5," * 100, 100, 0, False, api_name="/sweep"), "temperatures is 400"),
+], ids=["long-prompt", "null-prompt", "long-text", "long-cell-text", "long-temperatures"])
+def test_every_text_is_bounded_on_the_server(client, call, message):
+    """Security: the page's length limits hold for a client that ignores them (the API takes any JSON)."""
+    with pytest.raises(AppError, match=message):
+        call(client)
+    assert len(write(client, length=20)[-1][1]) == 20
+
+
+def test_no_share_link_whatever_the_environment_says(run, monkeypatch):
+    """Security: GRADIO_SHARE=True would open a public tunnel to the page."""
+    from charlm.app.page import serve
+
+    monkeypatch.setenv("GRADIO_SHARE", "True")
+    blocks = serve(run, None, run.parents[2] / "prepared", run.parents[2] / "dvclive", block=False)
+    try:
+        assert blocks.share is False and blocks.share_url is None
+        assert blocks.local_url.startswith("http://127.0.0.1:")
+    finally:
+        blocks.close()
+
+
+def test_the_compiled_step_lets_the_server_answer_meanwhile():
+    """A long text read by the compiled step must not hold the interpreter lock the server needs."""
+    from charlm.model.lstm import compiled as stepper
+
+    compiled = [f for f in vars(stepper).values() if hasattr(f, "targetoptions")]
+    assert compiled and all(f.targetoptions.get("nogil") for f in compiled)
+
+
+def answer(page: str, method: str = "GET", path: str = "/", headers: dict[str, str] | None = None,
+           body: bytes | None = None) -> tuple[int, str]:
+    """The page's status and body for one raw request over loopback."""
+    address = urllib.parse.urlsplit(page)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.read().decode("utf-8", "replace")
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("method, path, headers, body, status, message", [
+    ("GET", "/", {"Host": "attacker.example"}, None, 421, "127.0.0.1 or localhost only"),
+    ("GET", "/", {"Host": "attacker.example:7860"}, None, 421, "127.0.0.1 or localhost only"),
+    ("POST", "/gradio_api/queue/join", {"Origin": "http://attacker.example"}, b"{}", 403,
+     "its own page only"),
+    ("POST", "/gradio_api/upload", {"Content-Type": "application/octet-stream"}, b"x" * 1000, 403,
+     "takes no uploads"),
+    ("POST", "/gradio_api/queue/join", {"Content-Type": "application/json"}, b" " * (300 * 1024), 413,
+     "limited to 262,144 bytes"),
+], ids=["foreign-host", "foreign-host-port", "foreign-origin", "upload", "huge-body"])
+def test_the_page_answers_its_own_page_on_loopback_only(explorer_page, method, path, headers, body, status,
+                                                        message):
+    """Security: DNS rebinding (a foreign Host), another site's page (Origin), uploads and huge bodies
+    are refused before Gradio reads them; the page itself still answers."""
+    got, text = answer(explorer_page, method, path, headers, body)
+    assert got == status and message in text
+    assert answer(explorer_page)[0] == 200
+    assert answer(explorer_page, headers={"Host": "localhost"})[0] == 200
+

@@ -1,0 +1,1 @@
+"""Unit tests: one module each, in this process, no DVC, no real training run (`make fast`)."""

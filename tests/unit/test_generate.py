@@ -1,0 +1,55 @@
+"""Generation: reproducible texts that depend on their row, never on the batch or the chunks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from charlm import LitCharRNN
+from charlm.sample.generate import BATCH, generate, inverse_temperatures, stream, texts
+from charlm.text.splits import decode
+
+
+def model() -> LitCharRNN:
+    torch.manual_seed(0)
+    return LitCharRNN(12, embed_dim=8, hidden_size=16, vocab=list("abcdefghijkl")).eval()
+
+
+def test_generate_one_row_per_temperature_and_reproducible():
+    m = model()
+    a = generate(m, [1, 2, 3], [0.2, 1.0, 2.0], 50, seed=7)
+    assert a.shape == (3, 50) and a.min() >= 0 and a.max() < 12
+    assert torch.equal(a, generate(m, [1, 2, 3], [0.2, 1.0, 2.0], 50, seed=7))
+    assert not torch.equal(a, generate(m, [1, 2, 3], [0.2, 1.0, 2.0], 50, seed=8))
+
+
+def test_a_text_depends_on_its_row_not_on_the_batch_or_chunks():
+    m = model()
+    together = generate(m, [1, 2, 3], [0.5, 1.0, 2.0], 150, seed=7)  # 150 > one chunk
+    alone = np.concatenate(list(stream(m, [1, 2, 3], [1.0], 150, seed=7, first_row=1)), axis=1)
+    assert np.array_equal(together[1].numpy(), alone[0])
+
+
+def test_texts_come_row_by_row_in_batches():
+    """Row r is text r % count at temperature r // count; more rows than a batch give the same texts."""
+    m = model()
+    count = BATCH // 2 + 3  # two temperatures: two batches
+    pieces: dict[int, str] = {}
+    for row, piece in texts(m, [1, 2, 3], [0.5, 1.0], 100, count=count, seed=7):
+        pieces[row] = pieces.get(row, "") + piece
+    assert sorted(pieces) == list(range(2 * count)) and {len(t) for t in pieces.values()} == {100}
+    expected = generate(m, [1, 2, 3], [0.5] * count + [1.0] * count, 100, seed=7)
+    assert [pieces[r] for r in range(2 * count)] == [decode(row, m.vocab) for row in expected]
+    twice = {}
+    for row, piece in texts(m, [1, 2, 3], [0.5, 0.5], 30, seed=2):
+        twice[row] = twice.get(row, "") + piece
+    assert len(twice) == 2 and twice[0] != twice[1]  # the same temperature twice: two texts
+
+
+def test_temperatures_at_the_float_limits():
+    assert inverse_temperatures([0.0, 1e-320, 1e-31, 0.5]).tolist() == [0.0, 0.0, 0.0, 2.0]
+    with pytest.raises(ValueError, match="temperature must be >= 0 and finite"):
+        inverse_temperatures([float("inf")])
+    with pytest.raises(ValueError, match="temperature must be >= 0 and finite"):
+        inverse_temperatures([-1.0])

@@ -1,0 +1,102 @@
+"""params.yaml is read and checked when a stage starts, with one line naming the key and what it
+accepts; numbers read as `dvc exp run -S` writes them; broken files are one line too."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bench.project import ROOT, project_params, write_params
+from charlm import params
+from charlm.errors import CharlmError
+from tests.helpers.config import NUMERIC, check_value
+from tests.helpers.stages import run_stage
+
+ALL = ("seed", *params.SECTIONS)
+
+
+def test_project_params_are_valid_and_complete():
+    values = params.load(*ALL, path=ROOT / "params.yaml")
+    assert values[0] == 1337 and isinstance(values[3], params.ModelParams)
+    for cls in params.SECTIONS.values():  # params.yaml is the one place for values: no defaults in code
+        assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(cls)), cls.__name__
+
+
+def test_stage_refuses_bad_params_before_work(tmp_path):
+    write_params(tmp_path, {"prepare.val_fraction": 2})
+    result = run_stage("prepare", tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("error: params.yaml: prepare.val_fraction=2 is invalid; "
+                                     "expected a number with 0 < val_fraction < 1")
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("seed: 1\ncorpus: {}\n", "missing key 'corpus.source'"),
+    ("seed: [1\n", "not valid YAML: expected ',' or ']', but got '<stream end>' at line 2, column 1"),
+    ("corpus:\n\tsource: x\n", "not valid YAML: found character '\\t' that cannot start any token"
+                               " at line 2, column 1"
+                               " (indent with spaces: YAML does not allow tabs)"),
+], ids=["missing-key", "unclosed", "tab"])
+def test_missing_key_and_broken_yaml(tmp_path, text, message):
+    (tmp_path / "params.yaml").write_text(text)
+    with pytest.raises(CharlmError, match=re.escape(message)):
+        params.load("corpus", path=tmp_path / "params.yaml")
+
+
+def test_a_params_file_that_is_not_utf8_is_one_line(tmp_path):
+    (tmp_path / "params.yaml").write_bytes("seed: 1 # café\n".encode("latin-1"))
+    with pytest.raises(CharlmError,
+                       match=r"params.yaml is not UTF-8 text \(byte 0xe9 at position 13\): save it"):
+        params.read(tmp_path / "params.yaml")
+
+
+def test_unknown_key_is_refused():
+    values = project_params({})
+    values["train"]["learning_rate"] = 0.1
+    with pytest.raises(CharlmError,
+                       match=r"unknown key 'train.learning_rate'; train has accelerator, batch_size, "):
+        params.section(values, "train")
+
+
+def test_a_stage_reads_only_its_own_sections():
+    """A bad sample param does not stop training: each stage checks what it reads."""
+    values = project_params({"sample.length": 0})
+    assert params.section(values, "train").lr > 0
+    with pytest.raises(CharlmError):
+        params.section(values, "sample")
+
+
+def as_dvc_writes(value: float) -> str:
+    """A number as `dvc exp run -S key=value` writes it into params.yaml (ruamel.yaml, YAML 1.2)."""
+    from ruamel.yaml import YAML
+
+    stream = io.StringIO()
+    YAML().dump({"k": value}, stream)
+    return stream.getvalue().split(": ", 1)[1].strip()
+
+
+@pytest.mark.parametrize("key", NUMERIC)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=st.floats(allow_nan=False, allow_infinity=False) | st.integers(-(10**20), 10**20)
+       | st.sampled_from([1e-5, 0.00001, 1e-05, 2.5e-7, 1e300, 1e-300, 3e+10, 1.0e+300]))
+def test_numbers_as_dvc_writes_them_read_as_numbers(key, value):
+    """Scientific notation, tiny and huge values: what `-S` writes reads back as the number it was,
+    and is accepted or refused like that number, never as a string."""
+    text = f"k: {as_dvc_writes(value)}\n"
+    read = yaml.load(text, Loader=params.Loader)["k"]
+    assert read == value and type(read) is type(value), text
+    check_value(key, read)
+
+
+def test_a_small_learning_rate_from_exp_run_is_accepted(tmp_path):
+    """`dvc exp run -S train.lr=0.00001` writes `lr: 1e-05`: a float."""
+    text = (ROOT / "params.yaml").read_text(encoding="utf-8").replace("lr: 0.01 ", "lr: 1e-05 ")
+    (tmp_path / "params.yaml").write_text(text, encoding="utf-8")
+    assert params.load("train", path=tmp_path / "params.yaml").lr == 1e-5
