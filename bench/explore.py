@@ -4,14 +4,12 @@ its sample at every validation."""
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 
-import torch
-
 from bench.project import scratch
 from charlm import params
+from charlm.model.checkpoint import save
 from charlm.model.lstm import LitCharRNN
 from charlm.text.splits import load_vocab
 from charlm.train.fit import fit
@@ -27,10 +25,9 @@ def first_character_seconds(data: Path, requests: int = 10) -> dict[str, float]:
 
     _, model_cfg = params.load("seed", "model")
     vocab = load_vocab(data)
-    model = LitCharRNN(len(vocab), **dataclasses.asdict(model_cfg), vocab=vocab)
+    model = LitCharRNN(len(vocab), **model_cfg.model_dump(), vocab=vocab)
     path = scratch() / "best.ckpt"
-    checkpoint = {"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams), "vocab": vocab}
-    torch.save(checkpoint, path)
+    save(model, path)
     blocks = serve(path, None, data, data / "no-dvclive", block=False)
     try:
         client = Client(blocks.local_url, verbose=False)
@@ -53,8 +50,8 @@ def preview_cost(data: Path) -> dict[str, float]:
     seed, model_cfg, train_cfg = params.load("seed", "model", "train")
     seconds = {}
     for chars in (0, 200, 0, 200):  # alternate: the machine's drift falls on both
-        cfg = dataclasses.replace(train_cfg, max_epochs=1, max_time=None, preview_chars=chars,
-                                  decay_start=10**9)
+        cfg = train_cfg.model_copy(update=dict(max_epochs=1, max_time=None, preview_chars=chars,
+                                               decay_start=10**9))
         run = RunDir(scratch() / "run")
         started = time.perf_counter()
         fit(model_cfg, cfg, seed, data, run, progress=False)

@@ -13,7 +13,6 @@ character after a full 64-character block). `--seeds N` repeats both N times: me
 
 from __future__ import annotations
 
-import dataclasses
 import statistics
 from pathlib import Path
 from typing import Any
@@ -35,8 +34,8 @@ def train_lstm(data: Path, minutes: float, seed: int | None = None, **overrides:
     for key, value in overrides.items():
         section, name = key.split("__")
         sections[section][name] = value
-    model_cfg = dataclasses.replace(model_cfg, **sections["model"])
-    train_cfg = dataclasses.replace(train_cfg, **sections["train"])
+    model_cfg = model_cfg.model_copy(update=sections["model"])
+    train_cfg = train_cfg.model_copy(update=sections["train"])
     run = RunDir(scratch("charlm-quality-") / "run")
     _, metrics = fit(model_cfg, train_cfg, params_seed if seed is None else seed, data, run, progress=False)
     run.finish()

@@ -9,7 +9,7 @@ wherever a LitCharRNN does for inference here (`state_dict()`, `hparams`, `vocab
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Union
 import torch
 
 from charlm.errors import CharlmError
+from charlm.model.network import shapes
 from charlm.params.schema import MODEL_LIMITS
 
 if TYPE_CHECKING:
@@ -39,19 +40,6 @@ class Checkpoint:
 TrainedModel = Union["LitCharRNN", Checkpoint]  # what generation accepts
 
 
-def expected_shapes(hparams: Any) -> dict[str, tuple[int, ...]]:
-    """LitCharRNN's weight names and shapes for its hyperparameters."""
-    V = hparams.vocab_size
-    E = hparams.embed_dim
-    H = hparams.hidden_size
-    shapes = {"embed.weight": (V, E)}
-    for n in range(hparams.num_layers):
-        shapes |= {f"lstm.weight_ih_l{n}": (4 * H, E if n == 0 else H), f"lstm.weight_hh_l{n}": (4 * H, H),
-                   f"lstm.bias_ih_l{n}": (4 * H,), f"lstm.bias_hh_l{n}": (4 * H,)}
-    return shapes | {"head.dense.weight": (H, H), "head.dense.bias": (H,), "head.out.weight": (V, H),
-                     "head.out.bias": (V,)}
-
-
 class ShapeError(ValueError):
     """A checkpoint declares a shape charlm refuses to build."""
 
@@ -66,7 +54,18 @@ def check_shape(hparams: Any) -> None:
             raise ShapeError(f"it declares {key}={shown}, not an integer from 1 to {high:,}")
 
 
-def _read(path: Path) -> Checkpoint:
+def save(model: TrainedModel, path: Path) -> Path:
+    """What `read` needs of a model, written to `path`: its weights, hyperparameters (plain values) and
+    vocabulary. The train stage's checkpoints (Lightning's) hold the same keys and more."""
+    hparams = model.hparams if isinstance(model.hparams, Mapping) else vars(model.hparams)
+    torch.save({"state_dict": model.state_dict(), "hyper_parameters": dict(hparams), "vocab": model.vocab},
+               path)
+    return path
+
+
+def read(path: Path) -> Checkpoint:
+    """The checkpoint at `path`, checked (torch's safe loader, declared shapes within bounds, weights of
+    exactly those shapes, a vocabulary of vocab_size characters); any exception if it is not one."""
     with warnings.catch_warnings():  # torch warns about pickles it is about to refuse
         warnings.simplefilter("ignore")
         raw = torch.load(path, map_location="cpu", weights_only=True)
@@ -75,9 +74,14 @@ def _read(path: Path) -> Checkpoint:
     model = Checkpoint(dict(raw["state_dict"]), hparams, list(raw["vocab"]))
     if len(model.vocab) != model.hparams.vocab_size or not all(isinstance(c, str) for c in model.vocab):
         raise ValueError("vocabulary")
-    if {k: tuple(v.shape) for k, v in model.weights.items()} != expected_shapes(model.hparams):
+    if {k: tuple(v.shape) for k, v in model.weights.items()} != shapes(model.hparams):
         raise ValueError("weights")
     return model
+
+
+def why_not(e: Exception) -> str:
+    """Why `read` refused a file, in a few words: what it declares, or the exception's name."""
+    return str(e) if isinstance(e, ShapeError) else type(e).__name__
 
 
 def load_checkpoint(path: Path | str, vocab: Sequence[str] | None = None) -> Checkpoint:
@@ -89,11 +93,9 @@ def load_checkpoint(path: Path | str, vocab: Sequence[str] | None = None) -> Che
     if not path.is_file():
         raise CharlmError(f"{path} not found: train a model first (dvc repro train, or make run)")
     try:
-        model = _read(path)
-    except ShapeError as e:
-        raise CharlmError(f"{path} is not a valid charlm checkpoint: {e}") from None
+        model = read(path)
     except Exception as e:  # a truncated or foreign file: say which one, not a traceback
-        raise CharlmError(f"{path} is not a valid charlm checkpoint ({type(e).__name__})") from None
+        raise CharlmError(f"{path} is not a valid charlm checkpoint ({why_not(e)})") from None
     if vocab is not None and model.vocab != list(vocab):
         raise CharlmError(f"{path} was trained on a different vocabulary than the prepared data:"
                           " rerun `dvc repro`")

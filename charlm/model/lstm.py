@@ -12,17 +12,16 @@ and `charlm.model.checkpoint` reads them without Lightning.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import lightning as L
 import torch
 import torch.nn.functional as F
-from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
 from charlm.errors import CharlmError
+from charlm.model.network import layers
 
 State = tuple[torch.Tensor, torch.Tensor]  # the LSTM's (h, c), each (layers, batch, hidden)
 
@@ -48,13 +47,7 @@ class LitCharRNN(L.LightningModule):
             raise ValueError(f"vocab has {len(vocab)} characters, vocab_size is {vocab_size}")
         self.vocab = list(vocab) if vocab is not None else None  # idx2char, kept in checkpoints
         self.lr_schedule = lr_schedule
-        self.embed = nn.Embedding(vocab_size, embed_dim)
-        self.lstm = nn.LSTM(embed_dim, hidden_size, num_layers=num_layers, batch_first=True,
-                            dropout=dropout if num_layers > 1 else 0.0)
-        self.head = nn.Sequential(OrderedDict(
-            dropout1=nn.Dropout(dropout), dense=nn.Linear(hidden_size, hidden_size), relu=nn.ReLU(),
-            dropout2=nn.Dropout(dropout), out=nn.Linear(hidden_size, vocab_size),
-        ))
+        self.embed, self.lstm, self.head = layers(vocab_size, embed_dim, hidden_size, num_layers, dropout)
         self._state: State | None = None  # where the last training batch ended
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

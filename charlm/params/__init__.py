@@ -9,14 +9,17 @@ from charlm.params.load import PARAMS_FILE, Loader, load, read, section
 from charlm.params.schema import (
     MODEL_LIMITS,
     SECTIONS,
-    SEED,
     CorpusParams,
     ModelParams,
+    Params,
     PlotParams,
     PrepareParams,
     SampleParams,
+    SeedParams,
     TrainParams,
+    accepts,
 )
 
-__all__ = ["MODEL_LIMITS", "PARAMS_FILE", "SECTIONS", "SEED", "CorpusParams", "Loader", "ModelParams",
-           "PlotParams", "PrepareParams", "SampleParams", "TrainParams", "load", "read", "section"]
+__all__ = ["MODEL_LIMITS", "PARAMS_FILE", "SECTIONS", "CorpusParams", "Loader", "ModelParams", "Params",
+           "PlotParams", "PrepareParams", "SampleParams", "SeedParams", "TrainParams", "accepts", "load",
+           "read", "section"]

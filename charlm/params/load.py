@@ -1,68 +1,101 @@
-"""params.yaml, read once and checked against the rules of `charlm.params.schema`, one section at a time.
+"""params.yaml, read once and checked against `charlm.params.schema`, one section at a time.
 
-A bad value is refused with one line naming the key and what it accepts, before any work starts.
+A bad value is refused with one line naming the key, what it accepts and what it got, before any
+work starts. The file is read as DVC reads it (YAML 1.2: `1:30` is a string, `1e-05` a number, `yes`
+no boolean), and what YAML allows but a params file never needs is refused: a key written twice
+(which value would count?), aliases (`*name`, the way to a billion-laughs bomb), unknown sections.
 
-    seed, train = params.load("seed", "train")     # a stage reads only its own sections
+    seed, train = load("seed", "train")     # a stage reads only its own sections
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from charlm.errors import CharlmError
-from charlm.params.schema import SECTIONS, SEED
+from charlm.params.schema import SECTIONS, Section, SeedParams, accepts
 
 PARAMS_FILE = Path("params.yaml")
 
 
-def _check(key: str, value: Any, f: Any) -> None:
+class Loader(yaml.SafeLoader):
+    """YAML 1.2's core schema, as DVC (ruamel.yaml) reads params.yaml: PyYAML alone reads YAML 1.1,
+    where `1:30` is 90, `1e-05` a string and `no` false. No aliases, no repeated keys."""
+
+    yaml_implicit_resolvers = {k: [(tag, regex) for tag, regex in v if tag not in (
+        "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in params.yaml",
+                                              self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} appears twice",
+                                                        key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                             list("tTfF"))
+Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
+               r"|\.(?:nan|NaN|NAN))$"), list("-+.0123456789"))
+Loader.add_constructor("tag:yaml.org,2002:int", lambda loader, node: int(loader.construct_scalar(node)))
+
+
+def shown(value: Any) -> str:
+    """A value as an error message quotes it: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _validated(model: type[Section], values: dict[str, Any], prefix: str) -> Any:
+    """`model` made from `values`, or a CharlmError naming the first key it refuses."""
     try:
-        ok = bool(f.metadata["check"](value))
-    except Exception:  # e.g. an unhashable list inside a list: not what the rule accepts
-        ok = False
-    if not ok:
-        raise CharlmError(f"{PARAMS_FILE}: {key}={value!r} is invalid; expected {f.metadata['expected']}")
+        return model.model_validate(values)
+    except ValidationError as e:
+        name = e.errors()[0]["loc"][0]
+        raise CharlmError(f"{PARAMS_FILE}: {prefix}{name}={shown(values[name])} is invalid; expected"
+                          f" {accepts(model, name)}") from None
 
 
 def section(params: dict[str, Any], name: str) -> Any:
-    """One section of parsed params as its dataclass (or the seed as an int), checked key by key."""
+    """One section of parsed params as its model (or the seed as an int), checked key by key."""
     if name == "seed":
         if "seed" not in params:
             raise CharlmError(f"{PARAMS_FILE}: missing key 'seed'")
-        _check("seed", params["seed"], SEED)
-        return params["seed"]
+        return _validated(SeedParams, {"seed": params["seed"]}, "").seed
     cls = SECTIONS[name]
     values = params.get(name)
     if not isinstance(values, dict):
-        raise CharlmError(f"{PARAMS_FILE}: '{name}' must be a mapping of keys, got {values!r}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+        raise CharlmError(f"{PARAMS_FILE}: '{name}' must be a mapping of keys, got {shown(values)}")
     for key in values:
-        if key not in fields:
-            known = ", ".join(sorted(fields))
-            raise CharlmError(f"{PARAMS_FILE}: unknown key '{name}.{key}'; {name} has {known}")
-    for key, f in fields.items():
+        if key not in cls.model_fields:
+            raise CharlmError(f"{PARAMS_FILE}: unknown key '{name}.{key}'; {name} has"
+                              f" {', '.join(sorted(cls.model_fields))}")
+    for key in cls.model_fields:
         if key not in values:
             raise CharlmError(f"{PARAMS_FILE}: missing key '{name}.{key}'")
-        _check(f"{name}.{key}", values[key], f)
-    return cls(**values)
-
-
-class Loader(yaml.SafeLoader):
-    """YAML as DVC writes it: `dvc exp run -S train.lr=1e-5` writes 1e-05, a float in YAML 1.2 that
-    PyYAML's YAML 1.1 reads as a string without this resolver."""
-
-
-EXPONENT_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")  # 1e-05, 2.5E+10
-Loader.add_implicit_resolver("tag:yaml.org,2002:float", EXPONENT_FLOAT, list("-+0123456789"))
+    return _validated(cls, values, f"{name}.")
 
 
 def read(path: Path = PARAMS_FILE) -> dict[str, Any]:
-    """The parsed file, unchecked."""
+    """The parsed file, its sections unchecked; an unknown top-level key is refused."""
     try:
         params = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=Loader)
     except FileNotFoundError:
@@ -74,6 +107,10 @@ def read(path: Path = PARAMS_FILE) -> dict[str, Any]:
         raise CharlmError(f"{path} is not valid YAML: {yaml_problem(e)}") from None
     if not isinstance(params, dict):
         raise CharlmError(f"{path} must be a mapping of sections")
+    for key in params:
+        if key != "seed" and key not in SECTIONS:
+            raise CharlmError(f"{path}: unknown section {shown(key)}; params.yaml has seed,"
+                              f" {', '.join(SECTIONS)}")
     return params
 
 

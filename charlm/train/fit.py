@@ -24,8 +24,9 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import lightning as L
@@ -38,6 +39,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from charlm.errors import CharlmError
 from charlm.model.lstm import LitCharRNN
+from charlm.model.network import parameter_count
 from charlm.params.schema import ModelParams, TrainParams
 from charlm.sample.prompt import PROMPT_SEARCH, default_prompt, encode_prompt
 from charlm.text.splits import highest_code, load_split, load_text, load_vocab, n_windows
@@ -76,18 +78,9 @@ def check_data(data_dir: Path, maxlen: int) -> int:
     return lengths["validation"]
 
 
-def parameters(cfg: ModelParams, vocab_size: int) -> int:
-    """LitCharRNN's parameter count for a shape, without building it."""
-    H = cfg.hidden_size
-    E = cfg.embed_dim
-    V = vocab_size
-    lstm = sum(4 * H * ((E if n == 0 else H) + H + 2) for n in range(cfg.num_layers))
-    return V * E + lstm + H * H + H + H * V + V
-
-
 def check_size(cfg: ModelParams, vocab_size: int) -> None:
     """Refuse a model whose training state cannot fit in this machine's memory, before allocating it."""
-    count = parameters(cfg, vocab_size)
+    count = parameter_count(SimpleNamespace(vocab_size=vocab_size, **cfg.model_dump()))
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     if count * BYTES_PER_PARAMETER > memory:
         needs = count * BYTES_PER_PARAMETER / 1e9
@@ -163,7 +156,7 @@ def fit(model_cfg: ModelParams, train_cfg: TrainParams, seed: int, data_dir: Pat
         if schedule:  # complete before the optimiser exists: LambdaLR evaluates step 0 when it is built
             schedule.warmup = round(train_cfg.warmup * batches)
         trainer.log_every_n_steps = max(1, min(50, batches // 4))  # the lr curve
-        model = LitCharRNN(len(idx2char), **asdict(model_cfg), **optimisation(train_cfg), vocab=idx2char,
+        model = LitCharRNN(len(idx2char), **model_cfg.model_dump(), **optimisation(train_cfg), vocab=idx2char,
                            lr_schedule=schedule)
         fp = fingerprint(model_cfg, train_cfg, seed, data_dir)  # every process decides; the first one clears
         first = trainer.is_global_zero

@@ -14,16 +14,14 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import warnings
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from charlm.errors import CharlmError
 from charlm.files import copy_dir, display_path, write_json
+from charlm.model.checkpoint import read, why_not
 from charlm.params.schema import ModelParams, TrainParams
 
 # caps, speed and what is only shown: an interrupted run may go on with others
@@ -38,21 +36,19 @@ def sha256(path: Path) -> str:
 def fingerprint(model: ModelParams, train: TrainParams, seed: int, data_dir: Path) -> dict[str, Any]:
     """What a run depends on: resuming is only safe when all of it is unchanged."""
     data = {name: sha256(Path(data_dir) / name) for name in ("vocab.json", "train.npy", "val.npy")}
-    knobs = {k: v for k, v in asdict(train).items() if k not in NOT_FINGERPRINTED}
-    return {"model": asdict(model), "train": knobs, "seed": seed, "data": data}
+    knobs = {k: v for k, v in train.model_dump().items() if k not in NOT_FINGERPRINTED}
+    return {"model": model.model_dump(), "train": knobs, "seed": seed, "data": data}
 
 
 def damage(checkpoint: Path, model: nn.Module) -> str | None:
-    """Why `checkpoint` cannot resume training `model` (None if it can): unreadable, refused by
-    torch's safe loader, or holding weights of other names or shapes."""
+    """Why `checkpoint` cannot resume training `model` (None if it can): not a valid checkpoint (see
+    charlm.model.checkpoint), or one of another model's weights."""
     try:
-        with warnings.catch_warnings():  # torch warns about pickles it is about to refuse
-            warnings.simplefilter("ignore")
-            weights = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+        saved = read(checkpoint)
     except Exception as e:  # truncated, not a checkpoint, or a pickle the safe loader refuses
-        return f"{checkpoint.name} does not load ({type(e).__name__})"
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    if {k: tuple(getattr(v, "shape", ())) for k, v in weights.items()} != expected:
+        return f"{checkpoint.name} does not load ({why_not(e)})"
+    if {k: tuple(v.shape) for k, v in saved.weights.items()} != \
+            {k: tuple(v.shape) for k, v in model.state_dict().items()}:
         return f"{checkpoint.name} holds another model's weights"
     return None
 

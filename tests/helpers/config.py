@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 from typing import Any
 
 from bench.project import project_params
@@ -38,8 +37,7 @@ def tiny(name: str, **overrides: Any) -> Any:
 BASE = project_params({})
 
 
-KEYS = ["seed"] + [f"{name}.{f.name}" for name, cls in params.SECTIONS.items()
-                   for f in dataclasses.fields(cls)]
+KEYS = ["seed"] + [f"{name}.{key}" for name, cls in params.SECTIONS.items() for key in cls.model_fields]
 
 
 def value_of(values: dict, key: str) -> object:

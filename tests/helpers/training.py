@@ -27,12 +27,3 @@ def train_tiny(prepared: Path, out: Path, seed: int = 1, log: bool = False, cloc
                  logger=logger if log else None, progress=False, clock=clock or time.monotonic)
     assert result is not None
     return result
-
-
-def save_checkpoint(model: Any, path: Path) -> Path:
-    """A checkpoint of `model` as the train stage's holds it (weights, hyperparameters, vocabulary)."""
-    import torch
-
-    torch.save({"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams),
-                "vocab": model.vocab}, path)
-    return path

@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from charlm.errors import CharlmError
-from charlm.model.checkpoint import expected_shapes, load_checkpoint
+from charlm.model.checkpoint import load_checkpoint
+from charlm.model.checkpoint import save as save_checkpoint
 from charlm.model.lstm import LitCharRNN
-from tests.helpers.training import save_checkpoint
+from charlm.model.network import shapes
 
 
 def test_a_checkpoint_reads_back_as_the_model(tmp_path):
@@ -18,7 +19,7 @@ def test_a_checkpoint_reads_back_as_the_model(tmp_path):
     loaded = load_checkpoint(save_checkpoint(model, tmp_path / "best.ckpt"), vocab=list("abcde"))
     assert loaded.vocab == list("abcde") and loaded.hparams.num_layers == 3
     assert all(torch.equal(loaded.state_dict()[k], v) for k, v in model.state_dict().items())
-    assert expected_shapes(loaded.hparams) == {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    assert shapes(loaded.hparams) == {k: tuple(v.shape) for k, v in model.state_dict().items()}
 
 
 class Evil:
@@ -68,5 +69,5 @@ def test_a_crafted_shape_is_refused_before_anything_is_built(tmp_path, key, valu
     raw = {"state_dict": model.state_dict(), "hyper_parameters": {**model.hparams, key: value},
            "vocab": model.vocab}
     torch.save(raw, tmp_path / "best.ckpt")
-    with pytest.raises(CharlmError, match=f"is not a valid charlm checkpoint: it declares {key}="):
+    with pytest.raises(CharlmError, match=rf"is not a valid charlm checkpoint \(it declares {key}="):
         load_checkpoint(tmp_path / "best.ckpt")

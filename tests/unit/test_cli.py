@@ -12,8 +12,8 @@ import torch
 
 from bench.project import ROOT
 from charlm.app.cli import in_order
+from charlm.model.checkpoint import save as save_checkpoint
 from charlm.model.lstm import LitCharRNN
-from tests.helpers.training import save_checkpoint
 
 CHARLM = Path(sys.executable).parent / "charlm"  # the console script pip installed beside this interpreter
 VOCAB = list("\n :;,.!?'abcdefghijklmnopqrstuvwxyzAEGHIKLNQU")

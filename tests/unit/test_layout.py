@@ -3,64 +3,17 @@ runs."""
 
 from __future__ import annotations
 
-import ast
 import importlib
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
 from bench.project import ROOT
+from tools.deps import charlm_closure, imported_modules, module_file
 
 STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-
-
-def imported_modules(path: Path) -> set[str]:
-    """Absolute module names a Python file imports when it runs (`from charlm.text import corpus` counts
-    as charlm.text.corpus; imports under `if TYPE_CHECKING:` do not run)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
-                   and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
-                   for n in ast.walk(node)}
-    found = set()
-    for node in ast.walk(tree):
-        if id(node) in typing_only:
-            continue
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            found.add(node.module)
-            found |= {f"{node.module}.{alias.name}" for alias in node.names
-                      if module_file(f"{node.module}.{alias.name}") is not None}
-    return found
-
-
-def module_file(module: str) -> Path | None:
-    """The file of a charlm module or package, if there is one."""
-    base = ROOT / module.replace(".", "/")
-    for file in (base.with_suffix(".py"), base / "__init__.py"):
-        if file.is_file():
-            return file
-    return None
-
-
-def charlm_closure(path: Path) -> set[str]:
-    """Every charlm file that running `path` executes: its charlm imports, theirs, and the __init__ of
-    every package on the way (Python runs them first)."""
-    files: set[Path] = set()
-    todo = [m for m in imported_modules(path) if m.split(".")[0] == "charlm"]
-    while todo:
-        module = todo.pop()
-        parts = module.split(".")
-        todo += [".".join(parts[:n]) for n in range(1, len(parts))]  # the packages above it
-        file = module_file(module)
-        if file is None or file in files:
-            continue
-        files.add(file)
-        todo += [m for m in imported_modules(file) if m.split(".")[0] == "charlm"]
-    return {str(f.relative_to(ROOT)) for f in files}
 
 
 @pytest.mark.parametrize("stage", sorted(STAGES))
@@ -106,7 +59,8 @@ def test_each_library_module_has_its_test_file():
 
 
 # charlm's floors, lowest first: a module imports from its own floor or the ones below, never above
-LAYERS = [("errors", "files", "labels"), ("params",), ("text",), ("model",), ("sample",), ("train",), ("app",)]
+LAYERS = [("errors", "files", "labels"), ("params",), ("text",), ("model",), ("sample",), ("train",),
+          ("app",)]
 
 
 def floor(module: str) -> int:

@@ -3,7 +3,6 @@ accepts; numbers read as `dvc exp run -S` writes them; broken files are one line
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import re
 
@@ -24,8 +23,8 @@ ALL = ("seed", *params.SECTIONS)
 def test_project_params_are_valid_and_complete():
     values = params.load(*ALL, path=ROOT / "params.yaml")
     assert values[0] == 1337 and isinstance(values[3], params.ModelParams)
-    for cls in params.SECTIONS.values():  # params.yaml is the one place for values: no defaults in code
-        assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(cls)), cls.__name__
+    for cls in (params.SeedParams, *params.SECTIONS.values()):  # params.yaml is the one place for values
+        assert all(info.is_required() for info in cls.model_fields.values()), cls.__name__
 
 
 def test_stage_refuses_bad_params_before_work(tmp_path):
@@ -100,3 +99,42 @@ def test_a_small_learning_rate_from_exp_run_is_accepted(tmp_path):
     text = (ROOT / "params.yaml").read_text(encoding="utf-8").replace("lr: 0.01 ", "lr: 1e-05 ")
     (tmp_path / "params.yaml").write_text(text, encoding="utf-8")
     assert params.load("train", path=tmp_path / "params.yaml").lr == 1e-5
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda t: t.replace("lr: 0.01 ", "lr: 1:30 "),
+     "train.lr='1:30' is invalid; expected a number with 0 < lr"),
+    (lambda t: t.replace("resume: true", "resume: yes"),
+     "train.resume='yes' is invalid; expected true or false"),
+    (lambda t: t.replace("  lr: 0.01 ", "  lr: 0.01\n  lr: 0.02 "), "key 'lr' appears twice at line"),
+    (lambda t: t + "foo:\n  bar: 1\n", "unknown section 'foo'; params.yaml has seed, corpus, prepare, model"),
+    (lambda t: "x: &a [1, 1]\n" + t.replace('prompt: ""', "prompt: *a", 1),
+     "aliases (*name) are not allowed in params.yaml"),
+    (lambda t: t.replace("num_layers: 2 ", "num_layers: 1000000000000000000000000000000 "),
+     "model.num_layers=1000000000000000000000000000000 is invalid; expected an integer from 1 to 32"),
+    (lambda t: t.replace("threads: null", "threads: 1000000000000000000000000000000"),
+     "train.threads=1000000000000000000000000000000 is invalid; expected null or an integer from 1 to 4,096"),
+    (lambda t: t.replace("top_k: 0 ", "top_k: 1000000000000000000000000000000 "),
+     "sample.top_k=1000000000000000000000000000000 is invalid; expected an integer from 0 to 65,536"),
+    (lambda t: t.replace("temperatures: [0.2,", "temperatures: [0.0, -0.0, 0.2,", 1),
+     "sample.temperatures=[0.0, -0.0, 0.2,"),
+], ids=["sexagesimal", "yes-no", "duplicate-key", "unknown-section", "alias", "huge-layers", "huge-threads",
+        "huge-top-k", "signed-zero"])
+def test_what_yaml_allows_but_a_params_file_never_needs_is_one_line(tmp_path, edit, message):
+    """Read as DVC reads it (YAML 1.2), no key twice, no aliases (a billion-laughs bomb), no unknown
+    section, no number so large that it hangs a stage: one line naming what is wrong."""
+    text = (ROOT / "params.yaml").read_text(encoding="utf-8")
+    edited = edit(text)
+    assert edited != text
+    (tmp_path / "params.yaml").write_text(edited, encoding="utf-8")
+    with pytest.raises(CharlmError, match=re.escape(message)) as error:
+        params.load(*ALL, path=tmp_path / "params.yaml")
+    assert "\n" not in str(error.value)
+
+
+def test_an_alias_bomb_is_refused_before_it_grows(tmp_path):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    (tmp_path / "params.yaml").write_text("\n".join(lines) + "\nsample:\n  prompt: *a8\n", encoding="utf-8")
+    with pytest.raises(CharlmError, match=re.escape("aliases (*name) are not allowed")):
+        params.load("sample", path=tmp_path / "params.yaml")

@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from charlm.errors import CharlmError
+from charlm.model.checkpoint import save as save_checkpoint
 from charlm.model.lstm import LitCharRNN
 from charlm.train.rundir import RunDir
-from tests.helpers.training import save_checkpoint
 
 FP = {"model": {"hidden_size": 8}, "train": {"lr": 0.01}, "seed": 1, "data": {"a": "1"}}
 
