@@ -14,7 +14,7 @@ from charlm import params
 from charlm.errors import cli
 from charlm.files import atomic_dir, atomic_path, atomic_write, write_json
 from charlm.model.checkpoint import load_checkpoint
-from charlm.sample.generate import texts
+from charlm.sample.generate import written
 from charlm.sample.prompt import PROMPT_SEARCH, default_prompt, encode_prompt
 from charlm.sample.words import known_words, plot_recognisable, unrecognisable_from, word_table
 from charlm.text.splits import decode, load_text, load_vocab, text_chunks
@@ -34,11 +34,7 @@ def main() -> None:
     codes = encode_prompt(text, model.vocab, skip=cfg.unknown == "skip",
                           remedy="remove them, or set sample.unknown: skip")
     prompt = decode(codes, model.vocab)  # what the model read
-    samples = [""] * (len(cfg.temperatures) * cfg.count)
-    pieces = texts(model, codes, cfg.temperatures, cfg.length, cfg.count, seed, cfg.top_k, cfg.top_p)
-    for row, piece in pieces:
-        samples[row] += piece
-    by_t = {t: samples[i * cfg.count : (i + 1) * cfg.count] for i, t in enumerate(cfg.temperatures)}
+    by_t = dict(zip(cfg.temperatures, written(model, codes, cfg.controls(seed)), strict=True))
     known = known_words(text_chunks(DATA, "train"))
     table = word_table(by_t, known, prompt)
 

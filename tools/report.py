@@ -5,7 +5,7 @@
     -> plots/experiments.html (+ PNGs beside it)
 
 Not a DVC stage: it reads the experiments DVC keeps, so run it after `dvc exp run`:
-`python -m tools.report`. It lives beside the stages because it is DVC-aware, as they are.
+`python -m tools.report`.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ OUT = Path("plots/experiments.html")
 LOSS_TSV = "dvclive/plots/metrics/val/loss.tsv"
 WORDS_CSV = "plots/recognisable_words.csv"
 META = ["Experiment", "rev", "typ", "Created", "parent", "State", "Executor", "name"]
-METRICS = ["val_loss", "val_loss_stateful", "val_bpc", "val_acc", "epochs", "stopped_by", "train_seconds",
-           "windows_per_second", "unrecognisable_from"]
+METRICS = ["test_loss", "test_loss_stateful", "val_loss", "val_loss_stateful", "val_bpc", "val_acc", "epochs",
+           "stopped_by", "train_seconds", "windows_per_second", "unrecognisable_from"]
 
 
 def experiments(repo: str = ".") -> pd.DataFrame:

@@ -12,9 +12,12 @@ import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from charlm.errors import cli
+
+if TYPE_CHECKING:
+    from charlm.params import Controls
 
 CHECKPOINT = "models/best.ckpt"
 DATA = "data/prepared"
@@ -28,9 +31,9 @@ class Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def arg_number(kind: type, low: float = 0, low_ok: bool = False,
-               high: float | None = None) -> Callable[[str], float]:
-    """An argparse type: a finite `kind` above `low` (or equal, with `low_ok`), at most `high`."""
+def arg_number(kind: type, low: float | None = None, high: float | None = None) -> Callable[[str], float]:
+    """An argparse type: a finite `kind`, from `low` to `high` where given (the sampling options' bounds
+    are Controls', checked together once all are read)."""
     word = "a whole number" if kind is int else "a number"
 
     def parse(text: str) -> float:
@@ -38,10 +41,10 @@ def arg_number(kind: type, low: float = 0, low_ok: bool = False,
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not {word}") from None
-        if not (value >= low if low_ok else value > low) or value != value or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"{text!r} must be {'>=' if low_ok else '>'} {low:g} and finite")
-        if high is not None and value > high:
-            raise argparse.ArgumentTypeError(f"{text!r} must be at most {high:g}")
+        if value != value or abs(value) == float("inf"):
+            raise argparse.ArgumentTypeError(f"{text!r} must be finite")
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{text!r} must be from {low:g} to {high:g}")
         return value
 
     parse.__name__ = word
@@ -66,20 +69,20 @@ def parser() -> argparse.ArgumentParser:
 def generate_options(gen: argparse.ArgumentParser) -> None:
     gen.add_argument("--prompt", default="\n",
                      help="text to continue (default: a line break, i.e. start a new line from nothing)")
-    gen.add_argument("--temperature", "-t", type=arg_number(float, low_ok=True), nargs="+", action="extend",
+    gen.add_argument("--temperature", "-t", type=arg_number(float), nargs="+", action="extend",
                      metavar="T",
                      help="softmax temperature(s), >= 0: low = safe and repetitive, high = inventive,"
                           " then garbled; 0 = greedy (always the likeliest character); several values or"
                           " repeated flags give one text each (default: 0.8)")
-    gen.add_argument("--top-k", type=arg_number(int, low_ok=True), default=0, metavar="K",
+    gen.add_argument("--top-k", type=arg_number(int), default=0, metavar="K",
                      help="draw only from the K likeliest characters (default: 0, all of them; 1 = greedy)")
-    gen.add_argument("--top-p", type=arg_number(float, high=1.0), default=1.0, metavar="P",
+    gen.add_argument("--top-p", type=arg_number(float), default=1.0, metavar="P",
                      help="draw only from the fewest likeliest characters whose probabilities add up to P"
                           " (nucleus sampling; default: 1, all of them)")
     gen.add_argument("--length", "-n", type=arg_number(int), default=500,
                      help="characters to generate per text (default: 500)")
     gen.add_argument("--count", type=arg_number(int), default=1, help="texts per temperature (default: 1)")
-    gen.add_argument("--seed", type=arg_number(int, low_ok=True), default=0,
+    gen.add_argument("--seed", type=arg_number(int), default=0,
                      help="random seed: the same seed, prompt, sampling options and checkpoint give the"
                           " same text (default: 0)")
     gen.add_argument("--checkpoint", default=CHECKPOINT,
@@ -89,7 +92,7 @@ def generate_options(gen: argparse.ArgumentParser) -> None:
 
 
 def explore_options(explore: argparse.ArgumentParser) -> None:
-    explore.add_argument("--port", type=arg_number(int), default=None,
+    explore.add_argument("--port", type=arg_number(int, 1, 65535), default=None,
                          help="the port to listen on (default: a free one from 7860 on)")
     explore.add_argument("--checkpoint", default=CHECKPOINT,
                          help=f"a checkpoint written by the train stage (default: {CHECKPOINT})")
@@ -119,25 +122,29 @@ def in_order(pieces: Iterable[tuple[int, str]], length: int) -> Iterator[tuple[i
 
 def generate(args: argparse.Namespace) -> None:
     from charlm.model.checkpoint import load_checkpoint  # here, not at the top: `--help` answers at once
+    from charlm.params import Controls, checked
     from charlm.sample.generate import texts
     from charlm.sample.prompt import encode_prompt
     from charlm.text.splits import decode
 
+    controls = checked(Controls, {"temperatures": args.temperature or [0.8], "top_k": args.top_k,
+                                  "top_p": args.top_p, "length": args.length, "count": args.count,
+                                  "seed": args.seed}, "charlm generate: ")
     model = load_checkpoint(args.checkpoint)
     codes = encode_prompt(args.prompt, model.vocab, skip=args.skip_unknown,
                           remedy="remove them, or pass --skip-unknown")
     prompt = decode(codes, model.vocab)  # what the model read
-    temperatures = args.temperature or [0.8]
-    pieces = texts(model, codes, temperatures, args.length, args.count, args.seed, args.top_k, args.top_p)
     sys.stdout.reconfigure(errors="backslashreplace")  # a character the terminal cannot show: its escape
     try:
-        show(in_order(pieces, args.length), prompt if args.prompt != "\n" else "", temperatures, args.count)
+        show(in_order(texts(model, codes, controls), controls.length), prompt if args.prompt != "\n" else "",
+             controls)
     except BrokenPipeError:  # `charlm generate | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
 
 
-def show(pieces: Iterable[tuple[int, str]], prompt: str, temperatures: list[float], count: int) -> None:
+def show(pieces: Iterable[tuple[int, str]], prompt: str, controls: Controls) -> None:
     """Each text after its prompt, as it grows; a header before each when there are several."""
+    temperatures, count = controls.temperatures, controls.count
     several = len(temperatures) * count > 1
     current = -1
     for row, piece in pieces:

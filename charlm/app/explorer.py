@@ -27,7 +27,8 @@ from charlm.app.probe import probabilities, rank_cells, read
 from charlm.errors import CharlmError
 from charlm.labels import char_label, plain
 from charlm.model.checkpoint import TrainedModel
-from charlm.sample.generate import texts
+from charlm.params import Controls, checked
+from charlm.sample.generate import texts, written
 from charlm.sample.prompt import encode_prompt
 from charlm.sample.temperature import tempered_softmax
 from charlm.sample.words import known_words, word_metrics
@@ -36,7 +37,6 @@ from charlm.text.splits import decode, load_text, text_chunks
 MAX_LENGTH = 2000  # characters written per request: one request cannot hold the server for long
 MAX_PROMPT = 2000  # characters of a prompt
 MAX_TEXT = 10_000  # characters of a text the model reads in one request (a cell's view)
-MAX_TEMPERATURE = 5.0
 RANK_CHARS = 20_000  # characters of validation text the cell ranking reads
 Spans = list[tuple[str, float | None]]  # HighlightedText's value: (text, score in [-1, 1])
 LINE_BREAK = "↵"  # how a coloured text shows "\n": the page sets characters side by side
@@ -79,15 +79,13 @@ class Explorer:
     def write(self, prompt: str, temperature: float, top_k: int, top_p: float, length: int, seed: int,
               drop_unknown: bool) -> Iterator[tuple[str, str]]:
         """(prompt and text so far, text so far) as the text is generated."""
-        check("temperature", temperature, 0, MAX_TEMPERATURE)
-        check("top-k", top_k, 0, len(self.model.vocab))
-        check("top-p", top_p, 0.01, 1)
         check("length", length, 1, MAX_LENGTH)
-        check("seed", seed, 0, 2**32 - 1)
+        controls = checked(Controls, {"temperatures": [temperature], "top_k": top_k, "top_p": top_p,
+                                      "length": length, "seed": seed})
         codes = self.codes(prompt, drop_unknown)
         shown = decode(codes, self.model.vocab)
         text = ""
-        for _, piece in texts(self.model, codes, [temperature], int(length), 1, int(seed), int(top_k), top_p):
+        for _, piece in texts(self.model, codes, controls):
             text += piece
             yield shown + text, text
 
@@ -98,7 +96,7 @@ class Explorer:
 
     def chosen(self, prompt: str, text: str, temperature: float, drop_unknown: bool) -> np.ndarray:
         """The probability each character of `text` had when it was drawn (tempered_softmax at T)."""
-        check("temperature", temperature, 0, MAX_TEMPERATURE)
+        checked(Controls, {"temperatures": [temperature]})
         if not text:
             raise CharlmError("nothing written yet: generate a text first")
         codes = self.codes(text, False, "text", MAX_LENGTH)
@@ -110,8 +108,8 @@ class Explorer:
         """The next-character distribution before character `position` of `text`, at T = 1 and at T."""
         check_text("text", text, MAX_LENGTH)
         check("position", position, 0, max(0, len(text) - 1))
-        written = self.codes(text, False, "text", MAX_LENGTH).tolist()
-        codes = self.codes(prompt, drop_unknown).tolist() + written[: int(position)]
+        text_codes = self.codes(text, False, "text", MAX_LENGTH).tolist()
+        codes = self.codes(prompt, drop_unknown).tolist() + text_codes[: int(position)]
         logits = torch.from_numpy(read(self.model, codes)[1][-1]).double()
         return distribution_plot(logits, temperature, self.model.vocab, text[int(position)])
 
@@ -133,16 +131,12 @@ class Explorer:
                               f" {temperatures!r}") from None
         if not ts or len(ts) > 12:
             raise CharlmError("give 1 to 12 temperatures, separated by commas")
-        for t in ts:
-            check("temperature", t, 0, MAX_TEMPERATURE)
         check("length", length, 1, MAX_LENGTH)
+        controls = checked(Controls, {"temperatures": ts, "length": length, "seed": seed})
         codes = self.codes(prompt, drop_unknown)
         shown = decode(codes, self.model.vocab)
-        written = [""] * len(ts)
-        for row, piece in texts(self.model, codes, ts, int(length), 1, int(seed)):
-            written[row] += piece
         rows = []
-        for t, text in zip(ts, written, strict=True):
+        for t, (text,) in zip(ts, written(self.model, codes, controls), strict=True):
             metrics = word_metrics(text, self.known, shown) if self.known is not None else {}
             rows.append({"T": t, "recognisable words": metrics.get("recognisable_words"),
                          "distinct bigrams": metrics.get("distinct_bigrams"), "text": shown + text})
@@ -152,7 +146,7 @@ class Explorer:
         """A stretch of the validation text (or of a generated one, without prepared data)."""
         if self.data is not None and (self.data / "val.npy").is_file():
             return load_text(self.data, "val", chars)
-        return "".join(piece for _, piece in texts(self.model, [0], [0.8], chars))
+        return written(self.model, [0], Controls(temperatures=[0.8], length=chars))[0][0]
 
     def cell(self, text: str, layer: int, cell: int) -> Spans:
         """`text` coloured by one cell's state after each character, squashed to [-1, 1] by tanh."""

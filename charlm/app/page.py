@@ -21,12 +21,13 @@ from typing import Any
 import gradio as gr
 from starlette.middleware import Middleware
 
-from charlm.app.explorer import MAX_LENGTH, MAX_PROMPT, MAX_TEMPERATURE, MAX_TEXT, Explorer
+from charlm.app.explorer import MAX_LENGTH, MAX_PROMPT, MAX_TEXT, Explorer
 from charlm.app.guard import LoopbackOnly
 from charlm.errors import CharlmError
 from charlm.model.checkpoint import load_checkpoint
 
 HOST = "127.0.0.1"
+SLIDER_TEMPERATURE = 5.0  # the slider's end: text is noise long before; the API takes what Controls allows
 # coloured text reads as text: characters side by side, line breaks as line breaks
 CSS = """
 .coloured .textfield { font-size: 0; line-height: 1.5; }
@@ -72,8 +73,8 @@ def write_tab(ex: Explorer) -> dict[str, gr.components.Component]:
         prompt = gr.Textbox(label="prompt", value="ROMEO:\n", lines=2, elem_id="prompt",
                             max_length=MAX_PROMPT)
         with gr.Row():
-            temperature = gr.Slider(0, MAX_TEMPERATURE, value=0.8, step=0.05, label="temperature (0: greedy)",
-                                    elem_id="temperature")
+            temperature = gr.Slider(0, SLIDER_TEMPERATURE, value=0.8, step=0.05,
+                                    label="temperature (0: greedy)", elem_id="temperature")
             top_k = gr.Slider(0, len(ex.model.vocab), value=0, step=1, label="top-k (0: all)")
             top_p = gr.Slider(0.05, 1, value=1, step=0.05, label="top-p (1: all)")
         with gr.Row():

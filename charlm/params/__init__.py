@@ -5,10 +5,11 @@
 A bad value is refused with one line naming the key and what it accepts, before any work starts.
 """
 
-from charlm.params.load import PARAMS_FILE, Loader, load, read, section
+from charlm.params.load import PARAMS_FILE, Loader, checked, load, read, section
 from charlm.params.schema import (
     MODEL_LIMITS,
     SECTIONS,
+    Controls,
     CorpusParams,
     ModelParams,
     Params,
@@ -20,6 +21,6 @@ from charlm.params.schema import (
     accepts,
 )
 
-__all__ = ["MODEL_LIMITS", "PARAMS_FILE", "SECTIONS", "CorpusParams", "Loader", "ModelParams", "Params",
-           "PlotParams", "PrepareParams", "SampleParams", "SeedParams", "TrainParams", "accepts", "load",
-           "read", "section"]
+__all__ = ["MODEL_LIMITS", "PARAMS_FILE", "SECTIONS", "Controls", "CorpusParams", "Loader", "ModelParams",
+           "Params", "PlotParams", "PrepareParams", "SampleParams", "SeedParams", "TrainParams", "accepts",
+           "checked", "load", "read", "section"]

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from charlm.errors import CharlmError
-from charlm.params.schema import SECTIONS, Section, SeedParams, accepts
+from charlm.params.schema import SECTIONS, SeedParams, accepts
 
 PARAMS_FILE = Path("params.yaml")
 
@@ -64,13 +64,14 @@ def shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _validated(model: type[Section], values: dict[str, Any], prefix: str) -> Any:
-    """`model` made from `values`, or a CharlmError naming the first key it refuses."""
+def checked(model: type[BaseModel], values: dict[str, Any], where: str = "") -> Any:
+    """`model` made from `values`, or a CharlmError naming the first key it refuses: what it accepts, what
+    it got. `where` starts the message ("params.yaml: sample.", "charlm generate: ")."""
     try:
         return model.model_validate(values)
     except ValidationError as e:
         name = e.errors()[0]["loc"][0]
-        raise CharlmError(f"{PARAMS_FILE}: {prefix}{name}={shown(values[name])} is invalid; expected"
+        raise CharlmError(f"{where}{name}={shown(values[name])} is invalid; expected"
                           f" {accepts(model, name)}") from None
 
 
@@ -79,7 +80,7 @@ def section(params: dict[str, Any], name: str) -> Any:
     if name == "seed":
         if "seed" not in params:
             raise CharlmError(f"{PARAMS_FILE}: missing key 'seed'")
-        return _validated(SeedParams, {"seed": params["seed"]}, "").seed
+        return checked(SeedParams, {"seed": params["seed"]}, f"{PARAMS_FILE}: ").seed
     cls = SECTIONS[name]
     values = params.get(name)
     if not isinstance(values, dict):
@@ -91,7 +92,7 @@ def section(params: dict[str, Any], name: str) -> Any:
     for key in cls.model_fields:
         if key not in values:
             raise CharlmError(f"{PARAMS_FILE}: missing key '{name}.{key}'")
-    return _validated(cls, values, f"{name}.")
+    return checked(cls, values, f"{PARAMS_FILE}: {name}.")
 
 
 def read(path: Path = PARAMS_FILE) -> dict[str, Any]:

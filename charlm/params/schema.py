@@ -30,7 +30,8 @@ from pydantic.fields import FieldInfo
 from charlm.errors import CharlmError
 
 MAX_SEED = 2**32 - 1  # numpy's seeds are 32 bits
-MAX_SAMPLE_CHARS = 10**8  # characters of samples the stage holds and writes at most
+MAX_SAMPLE_CHARS = 10**8  # characters of samples one request holds and writes at most
+MAX_TEMPERATURE = 100.0  # far past where text is noise (the exercise sweeps to 2); bounds 1/T's precision
 # The largest network params.yaml or a checkpoint may declare: far beyond what trains on a CPU, small
 # enough that a typo or a crafted checkpoint is refused before anything is allocated.
 MODEL_LIMITS = {"vocab_size": 65_536, "maxlen": 65_536, "embed_dim": 8192, "hidden_size": 8192,
@@ -92,10 +93,17 @@ def _val_check(v: Any) -> float | int:
 
 Text = Annotated[str, AfterValidator(_text)]
 Sha256 = Annotated[str, AfterValidator(_sha256)]
+Temperature = Annotated[float, Field(ge=0, le=MAX_TEMPERATURE)]
 Temperatures = Annotated[
-    list[Annotated[float, Field(ge=0)]], Field(min_length=1), AfterValidator(_distinct),
-    Accepts("a non-empty list of numbers >= 0 (0: greedy) that differ in their first 6 digits"),
+    list[Temperature], Field(min_length=1), AfterValidator(_distinct),
+    Accepts(f"a non-empty list of numbers from 0 (greedy) to {MAX_TEMPERATURE:g} that differ in their first 6"
+            " digits"),
 ]
+TopK = Annotated[int, Field(ge=0, le=MODEL_LIMITS["vocab_size"])]
+TopP = Annotated[float, Field(gt=0, le=1)]
+Length = Annotated[int, Field(ge=1, le=10**6)]
+Count = Annotated[int, Field(ge=1, le=10**4)]
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 
 
@@ -104,6 +112,34 @@ class Section(BaseModel):
     except where a number is asked for), no NaN or infinity."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+def check_output(chars: int, remedy: str) -> None:
+    if chars > MAX_SAMPLE_CHARS:
+        raise CharlmError(f"count x length x temperatures is {chars:,} characters, over {MAX_SAMPLE_CHARS:,}:"
+                          f" lower {remedy}")
+
+
+class Controls(BaseModel):
+    """How texts are drawn, wherever they are asked for (the sample stage, `charlm generate`, `charlm
+    explore`, the notebook): `count` texts of `length` characters per temperature, each character drawn
+    from the tempered softmax restricted to the top_k likeliest (0: all) and to the fewest whose
+    probabilities reach top_p (1: all), from random streams seeded by `seed`. One set of bounds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    temperatures: Annotated[list[Temperature], Field(min_length=1), Accepts(
+        f"a non-empty list of numbers from 0 (greedy) to {MAX_TEMPERATURE:g}")]
+    top_k: TopK = 0
+    top_p: TopP = 1.0
+    length: Length = 500
+    count: Count = 1
+    seed: Seed = 0
+
+    @model_validator(mode="after")
+    def _bounded_output(self) -> Controls:
+        check_output(self.count * self.length * len(self.temperatures), "count or length")
+        return self
 
 
 class CorpusParams(Section):
@@ -256,23 +292,22 @@ class SampleParams(Section):
         "prompt characters not in the vocabulary: error, or skip (drop them with a warning)")
     temperatures: Temperatures = key("a set of texts per temperature (0: greedy, always the likeliest"
                                      " character)")
-    top_k: int = key("draw only from the k likeliest characters (0: all of them)", ge=0, le=MODEL_LIMITS[
-        "vocab_size"])
-    top_p: float = key("draw only from the fewest likeliest characters whose probabilities reach top_p (1:"
-                       " all of them)", gt=0, le=1)
-    length: int = key("characters per generated text", ge=1, le=10**6)
-    count: int = key("texts per temperature, generated together; the word metrics pool them", ge=1,
-                     le=10**4)
+    top_k: TopK = key("draw only from the k likeliest characters (0: all of them)")
+    top_p: TopP = key("draw only from the fewest likeliest characters whose probabilities reach top_p (1: all"
+                      " of them)")
+    length: Length = key("characters per generated text")
+    count: Count = key("texts per temperature, generated together; the word metrics pool them")
     recognisable_threshold: float = key(
         "words count as no longer recognisable below this share found in the training text", gt=0, le=1)
 
     @model_validator(mode="after")
     def _bounded_output(self) -> SampleParams:
-        chars = self.count * self.length * len(self.temperatures)
-        if chars > MAX_SAMPLE_CHARS:
-            raise CharlmError(f"sample.count x sample.length x temperatures is {chars:,} characters, over"
-                              f" {MAX_SAMPLE_CHARS:,}: lower sample.count or sample.length")
+        check_output(self.count * self.length * len(self.temperatures), "sample.count or sample.length")
         return self
+
+    def controls(self, seed: int) -> Controls:
+        return Controls(temperatures=self.temperatures, top_k=self.top_k, top_p=self.top_p,
+                        length=self.length, count=self.count, seed=seed)
 
 
 class PlotParams(Section):
@@ -285,8 +320,7 @@ class PlotParams(Section):
 class SeedParams(Section):
     """The top-level seed, which every stage that draws random numbers reads."""
 
-    seed: int = key("the random seed: weight init, batch order, sampling; same seed + data = same run", ge=0,
-                    le=MAX_SEED)
+    seed: Seed = key("the random seed: weight init, batch order, sampling; same seed + data = same run")
 
 
 class Params(SeedParams):
@@ -338,6 +372,8 @@ def _accepts(annotation: Any, metadata: list[Any], name: str) -> str:
         if low and high:
             return f"an integer from {low[0] + (low[1] == '<'):,} to {high[0] - (high[1] == '<'):,}"
         return f"an integer >= {low[0]:,}" if low else "an integer"
+    if not (low or high):
+        return "a number"
     bounds = f"{_number(low[0])} {low[1]} " if low else ""
     return f"a number with {bounds}{name} {high[1]} {_number(high[0])}" if high else \
         f"a number >= {_number(low[0])}"

@@ -18,6 +18,7 @@ import torch
 
 from charlm.model.checkpoint import TrainedModel
 from charlm.model.compiled import Stepper
+from charlm.params.schema import Controls
 from charlm.text.splits import decode
 
 CHUNK = 64  # characters per compiled call: small enough to show them as they come
@@ -59,14 +60,24 @@ def generate(model: TrainedModel, prompt: Prompt, temperatures: Sequence[float],
     return torch.from_numpy(np.concatenate(list(blocks), axis=1))
 
 
-def texts(model: TrainedModel, prompt: Prompt, temperatures: Sequence[float], length: int,
-          count: int = 1, seed: int = 0, top_k: int = 0, top_p: float = 1.0) -> Iterator[tuple[int, str]]:
-    """(row, piece) as `count` texts per temperature are generated, BATCH rows at a time: row r is
-    text r % count at temperature temperatures[r // count]. The rows of a batch grow together, a
-    piece of each in turn; each text has `length` characters."""
+def texts(model: TrainedModel, prompt: Prompt, controls: Controls) -> Iterator[tuple[int, str]]:
+    """(row, piece) as `controls.count` texts per temperature are generated, BATCH rows at a time: row r
+    is text r % count at temperature temperatures[r // count]. The rows of a batch grow together, a
+    piece of each in turn; each text has `controls.length` characters."""
+    temperatures, count = controls.temperatures, controls.count
     total = len(temperatures) * count
     for first in range(0, total, BATCH):
         batch = [temperatures[r // count] for r in range(first, min(total, first + BATCH))]
-        for block in stream(model, prompt, batch, length, seed, first, top_k, top_p):
+        blocks = stream(model, prompt, batch, controls.length, controls.seed, first, controls.top_k,
+                        controls.top_p)
+        for block in blocks:
             for i, codes in enumerate(block):
                 yield first + i, decode(codes, model.vocab)
+
+
+def written(model: TrainedModel, prompt: Prompt, controls: Controls) -> list[list[str]]:
+    """The finished texts: for each of controls.temperatures (in order), its `count` texts."""
+    rows = [""] * (len(controls.temperatures) * controls.count)
+    for row, piece in texts(model, prompt, controls):
+        rows[row] += piece
+    return [rows[i : i + controls.count] for i in range(0, len(rows), controls.count)]

@@ -18,7 +18,7 @@ from torch.utils.data import Dataset
 
 from charlm.errors import CharlmError
 
-ENCODE_CHUNK = 1 << 20  # characters read, counted or encoded at a time: bounds the temporary UTF-32 copies
+CHUNK = 1 << 20  # characters read or decoded at a time: a split may be larger than memory
 
 
 def decode(codes: np.ndarray | torch.Tensor | Sequence[int], idx2char: Sequence[str]) -> str:
@@ -73,17 +73,17 @@ def highest_code(data_dir: Path | str, split: str) -> int:
     with open(Path(data_dir) / f"{split}.npy", "rb") as f:
         version = np.lib.format.read_magic(f)
         (np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0)(f)
-        while chunk := f.read(ENCODE_CHUNK * dtype.itemsize):
+        while chunk := f.read(CHUNK * dtype.itemsize):
             highest = max(highest, int(np.frombuffer(chunk, dtype=dtype).max()))
     return highest
 
 
 def text_chunks(data_dir: Path | str, split: str) -> Iterator[str]:
-    """A split's text, ENCODE_CHUNK characters at a time: a split may be larger than memory."""
+    """A split's text, CHUNK characters at a time (each decoded through a temporary UTF-32 copy)."""
     codes = load_split(data_dir, split)
     idx2char = load_vocab(data_dir)
-    for i in range(0, len(codes), ENCODE_CHUNK):
-        yield decode(codes[i : i + ENCODE_CHUNK], idx2char)
+    for i in range(0, len(codes), CHUNK):
+        yield decode(codes[i : i + CHUNK], idx2char)
 
 
 def load_text(data_dir: Path | str, split: str, chars: int | None = None) -> str:

@@ -49,9 +49,3 @@ class WarmupStableDecay:
         self.start = start
         self.steps = self.decay_steps(start, share)
 
-
-def schedule_for(name: str, warmup: float, batches_per_epoch: int) -> WarmupStableDecay | None:
-    """train.schedule as a multiplier (None: constant), its warm-up `warmup` of the first epoch."""
-    if name == "constant":
-        return None
-    return WarmupStableDecay(warmup=round(warmup * batches_per_epoch))

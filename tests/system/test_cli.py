@@ -77,12 +77,17 @@ def test_prints_as_it_generates(checkpoint):
     (("--checkpoint", "."), "error: . is a directory, not a checkpoint"),
     (("--prompt", "KING §:"), "error: the prompt has characters not in the vocabulary: '§' "
                              "(remove them, or pass --skip-unknown)"),
-    (("-t", "-1"), "error: charlm generate: argument --temperature/-t: '-1' must be >= 0 and finite"),
+    (("-t", "-1"), "error: charlm generate: temperatures=[-1.0] is invalid; expected a non-empty list of"
+                   " numbers from 0 (greedy) to 100"),
+    (("-t", "nan"), "error: charlm generate: argument --temperature/-t: 'nan' must be finite"),
+    (("--top-k", "99999999999999999999"), "error: charlm generate: top_k=99999999999999999999 is invalid;"
+                                          " expected an integer from 0 to 65,536"),
     (("--length", "x"), "error: charlm generate: argument --length/-n: 'x' is not a whole number"),
     (("-n", "1e3"), "error: charlm generate: argument --length/-n: '1e3' is not a whole number"),
-    (("--top-p", "1.5"), "error: charlm generate: argument --top-p: '1.5' must be at most 1"),
-], ids=["missing-checkpoint", "folder", "unknown-character", "negative-temperature", "bad-length", "1e3",
-        "top-p"])
+    (("--top-p", "1.5"), "error: charlm generate: top_p=1.5 is invalid; expected a number with 0 < top_p <="
+                         " 1"),
+], ids=["missing-checkpoint", "folder", "unknown-character", "negative-temperature", "nan-temperature",
+        "huge-top-k", "bad-length", "1e3", "top-p"])
 def test_bad_input_is_one_line(checkpoint, args, message):
     result = generate("--checkpoint", str(checkpoint), *args)
     assert result.returncode != 0 and result.stdout == ""

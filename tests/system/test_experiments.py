@@ -91,7 +91,7 @@ def test_report_has_every_experiment(repo):
 
 
 @pytest.mark.parametrize("override, message", [
-    ("train.patience=-1", "train.patience=-1 is invalid; expected an integer >= 0"),
+    ("train.patience=-1", "train.patience=-1 is invalid; expected an integer from 0 to 1,000,000"),
     ("+train.learning_rate=0.1", "unknown key 'train.learning_rate'"),
 ])
 def test_bad_override_fails_fast_and_loses_nothing(repo, override, message):

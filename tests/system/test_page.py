@@ -177,14 +177,6 @@ def test_no_share_link_whatever_the_environment_says(run, monkeypatch):
         blocks.close()
 
 
-def test_the_compiled_step_lets_the_server_answer_meanwhile():
-    """A long text read by the compiled step must not hold the interpreter lock the server needs."""
-    from charlm.model.lstm import compiled as stepper
-
-    compiled = [f for f in vars(stepper).values() if hasattr(f, "targetoptions")]
-    assert compiled and all(f.targetoptions.get("nogil") for f in compiled)
-
-
 def answer(page: str, method: str = "GET", path: str = "/", headers: dict[str, str] | None = None,
            body: bytes | None = None) -> tuple[int, str]:
     """The page's status and body for one raw request over loopback."""

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from charlm import LitCharRNN, tempered_softmax
+from charlm.model import compiled
 from charlm.model.compiled import Stepper, candidates
 from charlm.sample.generate import generate
 
@@ -103,3 +104,10 @@ def test_candidates_agree_with_their_definition(seed):
     for top_k, top_p, t in ((0, 0.9, 1.0), (0, 0.99, 2.0), (25, 0.95, 1.0), (5, 1.0, 0.5), (0, 0.3, 0.7)):
         expected = nucleus(logits.astype(np.float64), t, top_k, top_p)
         assert candidates(logits, t, top_k, top_p).tolist() == expected
+
+
+def test_the_compiled_step_lets_a_server_answer_meanwhile():
+    """A long text read by the compiled step must not hold the interpreter lock a server's other
+    threads need (charlm explore answers its page while one request runs)."""
+    kernels = [f for f in vars(compiled).values() if hasattr(f, "targetoptions")]
+    assert kernels and all(f.targetoptions.get("nogil") for f in kernels)

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from charlm import LitCharRNN
-from charlm.sample.generate import BATCH, generate, inverse_temperatures, stream, texts
+from charlm.params import Controls
+from charlm.sample.generate import BATCH, generate, inverse_temperatures, stream, texts, written
 from charlm.text.splits import decode
 
 
@@ -36,14 +37,15 @@ def test_texts_come_row_by_row_in_batches():
     m = model()
     count = BATCH // 2 + 3  # two temperatures: two batches
     pieces: dict[int, str] = {}
-    for row, piece in texts(m, [1, 2, 3], [0.5, 1.0], 100, count=count, seed=7):
+    controls = Controls(temperatures=[0.5, 1.0], length=100, count=count, seed=7)
+    for row, piece in texts(m, [1, 2, 3], controls):
         pieces[row] = pieces.get(row, "") + piece
     assert sorted(pieces) == list(range(2 * count)) and {len(t) for t in pieces.values()} == {100}
     expected = generate(m, [1, 2, 3], [0.5] * count + [1.0] * count, 100, seed=7)
     assert [pieces[r] for r in range(2 * count)] == [decode(row, m.vocab) for row in expected]
-    twice = {}
-    for row, piece in texts(m, [1, 2, 3], [0.5, 0.5], 30, seed=2):
-        twice[row] = twice.get(row, "") + piece
+    finished = written(m, [1, 2, 3], controls)  # the same texts, finished, by temperature
+    assert finished == [[pieces[r] for r in range(count)], [pieces[r] for r in range(count, 2 * count)]]
+    twice = written(m, [1, 2, 3], Controls(temperatures=[0.5, 0.5], length=30, seed=2))
     assert len(twice) == 2 and twice[0] != twice[1]  # the same temperature twice: two texts
 
 

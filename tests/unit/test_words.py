@@ -13,7 +13,7 @@ from charlm.text.splits import load_text, text_chunks
 def test_known_words_of_a_split_read_in_chunks(prepared_dir, monkeypatch, chunk):
     """The sample stage's known words come from the training split a chunk at a time (it may be larger than
     memory), and no word is cut in two where a chunk ends."""
-    monkeypatch.setattr("charlm.text.splits.ENCODE_CHUNK", chunk)
+    monkeypatch.setattr("charlm.text.splits.CHUNK", chunk)
     text = load_text(prepared_dir, "train")
     assert "".join(text_chunks(prepared_dir, "train")) == text
     assert known_words(text_chunks(prepared_dir, "train")) == set(words(text))
