@@ -15,7 +15,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from charlm.params.schema import SECTIONS, Params, SeedParams, Why, accepts
+from charlm.params.describe import Why, accepts
+from charlm.params.schema import SECTIONS, Params, SeedParams
 
 PAGE = Path("docs/parameters.md")
 SCHEMA = Path("params.schema.json")

@@ -5,6 +5,7 @@
 A bad value is refused with one line naming the key and what it accepts, before any work starts.
 """
 
+from charlm.params.describe import accepts
 from charlm.params.load import PARAMS_FILE, Loader, checked, load, read, section
 from charlm.params.schema import (
     MODEL_LIMITS,
@@ -18,7 +19,6 @@ from charlm.params.schema import (
     SampleParams,
     SeedParams,
     TrainParams,
-    accepts,
 )
 
 __all__ = ["MODEL_LIMITS", "PARAMS_FILE", "SECTIONS", "Controls", "CorpusParams", "Loader", "ModelParams",

@@ -18,7 +18,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from charlm.errors import CharlmError
-from charlm.params.schema import SECTIONS, SeedParams, accepts
+from charlm.params.describe import accepts
+from charlm.params.schema import SECTIONS, SeedParams
 
 PARAMS_FILE = Path("params.yaml")
 

@@ -4,18 +4,16 @@ The models have no defaults: params.yaml is the one place where values live, so 
 the file is an error, not a silent fallback. A key's `description` is its comment in params.yaml
 (a test holds them together), docs/parameters.md and params.schema.json (which editors use to
 complete and check params.yaml) are generated from here, and what a key accepts is said by its
-bounds, or by `Accepts` where they cannot say it. `charlm.params.load` reads the file against these.
+bounds, or by `Accepts` where they cannot say it (charlm.params.describe). `charlm.params.load` reads
+the file against these.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import types
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal
 
-import annotated_types as at
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -25,9 +23,9 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
-from pydantic.fields import FieldInfo
 
 from charlm.errors import CharlmError
+from charlm.params.describe import Accepts, Why
 
 MAX_SEED = 2**32 - 1  # numpy's seeds are 32 bits
 MAX_SAMPLE_CHARS = 10**8  # characters of samples one request holds and writes at most
@@ -36,20 +34,6 @@ MAX_TEMPERATURE = 100.0  # far past where text is noise (the exercise sweeps to 
 # enough that a typo or a crafted checkpoint is refused before anything is allocated.
 MODEL_LIMITS = {"vocab_size": 65_536, "maxlen": 65_536, "embed_dim": 8192, "hidden_size": 8192,
                 "num_layers": 32}
-
-
-@dataclass(frozen=True)
-class Accepts:
-    """What a key accepts, in words, where its type and bounds cannot say it."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class Why:
-    """Why a key is set as it is, where measurement or the exercise decided it (the docs say it)."""
-
-    text: str
 
 
 def key(meaning: str, **bounds: Any) -> Any:
@@ -338,46 +322,3 @@ class Params(SeedParams):
 SECTIONS: dict[str, type[Section]] = {name: f.annotation for name, f in Params.model_fields.items()
                                       if name != "seed"}  # type: ignore[misc]
 
-
-def accepts(model: type[BaseModel], name: str) -> str:
-    """What key `name` of `model` accepts, in the words of error messages and docs/parameters.md."""
-    info = model.model_fields[name]
-    return _accepts(info.annotation, info.metadata, name)
-
-
-def _accepts(annotation: Any, metadata: list[Any], name: str) -> str:
-    if get_origin(annotation) is Annotated:
-        inner, *extra = get_args(annotation)
-        return _accepts(inner, [*extra, *metadata], name)
-    flat = [m for item in metadata for m in (item.metadata if isinstance(item, FieldInfo) else [item])]
-    if said := [m.text for m in flat if isinstance(m, Accepts)]:
-        return said[0]
-    if get_origin(annotation) in (Union, types.UnionType):
-        options = [a for a in get_args(annotation) if a is not type(None)]
-        null = "null or " if len(options) < len(get_args(annotation)) else ""
-        return null + " or ".join(_accepts(a, [], name) for a in options)
-    if get_origin(annotation) is Literal:
-        shown = [str(v).lower() if isinstance(v, bool) else str(v) for v in get_args(annotation)]
-        return " or ".join([", ".join(shown[:-1]), shown[-1]]) if len(shown) > 1 else shown[0]
-    if annotation is bool:
-        return "true or false"
-    if annotation is str:
-        longest = [m.max_length for m in flat if isinstance(m, at.MaxLen)]
-        return f"a string of at most {longest[0]:,} characters" if longest else "a string"
-    low = next(((m.ge, "<=") for m in flat if isinstance(m, at.Ge)), None) or \
-        next(((m.gt, "<") for m in flat if isinstance(m, at.Gt)), None)
-    high = next(((m.le, "<=") for m in flat if isinstance(m, at.Le)), None) or \
-        next(((m.lt, "<") for m in flat if isinstance(m, at.Lt)), None)
-    if annotation is int:
-        if low and high:
-            return f"an integer from {low[0] + (low[1] == '<'):,} to {high[0] - (high[1] == '<'):,}"
-        return f"an integer >= {low[0]:,}" if low else "an integer"
-    if not (low or high):
-        return "a number"
-    bounds = f"{_number(low[0])} {low[1]} " if low else ""
-    return f"a number with {bounds}{name} {high[1]} {_number(high[0])}" if high else \
-        f"a number >= {_number(low[0])}"
-
-
-def _number(x: float) -> str:
-    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"

@@ -31,6 +31,11 @@ def repo(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
     return tmp_path
 
 
+def history_of(path: Path) -> dict:
+    """What the train stage's History callback saved in a checkpoint: validations, train_seconds, ..."""
+    return torch.load(path, weights_only=True)["callbacks"]["History"]
+
+
 def epoch_of(path: Path) -> int:
     """Validated epochs recorded in a checkpoint."""
     return len(torch.load(path, weights_only=True)["callbacks"]["History"]["validations"])
@@ -60,12 +65,12 @@ def wait_for(proc: subprocess.Popen[str], prefix: str, seen: list[str]) -> float
 def interrupt_training(repo: Path, sig: signal.Signals) -> tuple[int, float | None]:
     """Start `dvc repro`; when training reports its first checkpoint, send `sig` to the process group.
     The epochs in the resumable checkpoint, and the seconds from the start of training until it said it
-    was interrupted (None if it could not say, after SIGKILL)."""
+    was interrupted (None if it could not say, after SIGKILL): an upper bound of the time it trained."""
     proc, seen = start_repro(repo), []
     started = wait_for(proc, "train: training from epoch 1,", seen)
     wait_for(proc, "train: epoch 1 ", seen)  # the event: the epoch-1 checkpoint is written
     # the curves grow in place, where `dvc plots` looks, while training still runs
-    assert (repo / "dvclive/plots/metrics/val/loss.tsv").read_text().count("\n") == 2  # header + epoch 1
+    assert (repo / "dvclive/plots/metrics/val/loss.tsv").read_text().count("\n") >= 2  # header + epoch 1
     assert proc.poll() is None
     os.killpg(proc.pid, sig)
     ended = None
@@ -93,6 +98,7 @@ def resume_training(repo: Path) -> tuple[str, float]:
 def test_interrupted_training_resumes(repo, sig):
     epoch, first = interrupt_training(repo, sig)
     assert 1 <= epoch < EPOCHS
+    before = history_of(repo / LAST)  # what the interrupted run had done when it saved
     # DVC removed the old output; no half-trained model appeared
     assert not (repo / "models/best.ckpt").exists()
     assert not (repo / "metrics/train.json").exists()
@@ -103,9 +109,9 @@ def test_interrupted_training_resumes(repo, sig):
     assert metrics["resumed_after_epoch"] == epoch  # not epoch 0
     assert metrics["epochs"] == EPOCHS  # the resumed run finished the remaining epochs, no more
     if sig == signal.SIGINT:  # the time and windows trained, including the interrupted part of an epoch
-        # from the start of training to its end, in both processes, validation included
-        spent = first + second
-        assert 0.6 * spent < metrics["train_seconds"] <= spent + 0.1, (metrics, first, second)  # was uptime
+        # both runs' seconds, counted from the saved clock on: more than the interrupted run had, and no
+        # more than the test saw pass from the start of training to its end in both (not uptime)
+        assert before["train_seconds"] < metrics["train_seconds"] <= first + second + 0.1, (metrics, before)
         windows = metrics["windows_per_second"] * metrics["train_seconds"]
         assert windows == pytest.approx(EPOCHS * metrics["train_windows"], rel=0.05), metrics
     assert not (repo / "models/run").exists()

@@ -36,12 +36,13 @@ def write(path: str, content: bytes):
 
 CASES = [
     # (stage, param overrides, corpus text or None, other damage, expected in the message)
-    ("train", {"model.maxlen": 0}, None, None, "model.maxlen=0 is invalid; expected an integer >= 1"),
+    ("train", {"model.maxlen": 0}, None, None,
+     "model.maxlen=0 is invalid; expected an integer from 1 to 65,536"),
     ("train", {"train.step": 0}, None, None, "train.step=0 is invalid"),
     ("prepare", {"prepare.val_fraction": 1.5}, None, None, "prepare.val_fraction=1.5 is invalid"),
     ("train", {"model.dropout": 1.0}, None, None,
      "model.dropout=1.0 is invalid; expected a number with 0 <= dropout"),
-    ("train", {"train.lr": -1}, None, None, "train.lr=-1 is invalid; expected a number, 0 < lr <= 100"),
+    ("train", {"train.lr": -1}, None, None, "train.lr=-1 is invalid; expected a number with 0 < lr <= 100"),
     ("train", {"train.patience": -1}, None, None, "train.patience=-1 is invalid"),
     ("train", {"train.objective": "all"}, None, None, "train.objective='all' is invalid; expected last"),
     ("train", {"train.schedule": "cosine"}, None, None,
