@@ -1,9 +1,15 @@
-"""Side-by-side benchmarks: `python -m bench` prints a table and writes bench/results/latest.json.
+"""Side-by-side benchmarks: `python -m bench speed` prints a table and writes bench/results/latest.json.
 
 Every comparison runs both contenders in this one process, alternating, and reports their ratio:
 these machines are noisy, so only ratios measured together mean anything. Speed goals live here,
 never in the tests. The corpus is the pipeline's own book (data/books/tinyshakespeare.txt) unless
 `--corpus` names another text file.
+
+    python -m bench speed [--quick]                every speed and memory comparison (the default)
+    python -m bench quality MINUTES [--seeds N]    the LSTM vs a GPT at equal training time
+    python -m bench levers MINUTES [--only N ...]  the train stage with one setting changed at a time
+    python -m bench memory MB                      peak memory of download/prepare/train, an MB corpus
+    python -m bench parallel                       queued experiments and DDP, around real DVC commands
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import argparse
 import json
 import os
 import platform
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -22,54 +30,68 @@ from bench.parallel import parallel
 from bench.peak import peak_shares
 from bench.project import BOOK, corpus_text, prepared_dir
 from bench.quality import levers, quality
-from bench.speed import bench_generation, bench_levers, bench_objectives, bench_training
+from bench.speed import bare_training, bench_generation, bench_levers, bench_objectives, bench_stage
 from charlm import params
 from charlm.text.splits import load_vocab
 
 RESULTS = Path(__file__).parent / "results"
 BATCHES = (64, 128, 256)  # training's batch sizes measured against the matmul peak; the first is the default
+PACE_SECONDS = 10  # each of the 3 bare-loop runs that give the machine's pace
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    parser.add_argument("--quality", type=float, metavar="MINUTES",
-                        help="instead: the LSTM (params.yaml) vs a GPT of nanoGPT's CPU recipe, at equal"
-                             " training time (the LSTM's cap: MINUTES)")
-    parser.add_argument("--levers", type=float, metavar="MINUTES",
-                        help="instead: the LSTM with each lever of bench/quality.py's LEVERS, MINUTES each")
-    parser.add_argument("--seeds", type=int, default=1, help="with --quality: repeat with this many seeds")
-    parser.add_argument("--corpus", type=Path, default=BOOK, help=f"the text to measure on (default: {BOOK})")
-    parser.add_argument("--only", nargs="*", type=int, metavar="N",
-                        help="with --levers: only these (numbered from 1)")
-    parser.add_argument("--memory", type=int, metavar="MB",
-                        help="instead: only the download/prepare/train peak RSS on a generated corpus"
-                             " of MB megabytes")
-    parser.add_argument("--parallel", action="store_true",
-                        help="instead: queued experiments with -j 1 / -j 2 and DDP, timed around real DVC"
-                             " commands")
-    args = parser.parse_args()
-    if args.parallel:
-        return main_parallel(args.corpus)
-    if args.memory:
-        return main_memory(args.memory, args.corpus)
-    if args.quality:
-        return main_quality(args.quality, args.corpus, args.seeds)
-    if args.levers:
-        return main_levers(args.levers, args.only, args.corpus)
-    main_all(args.corpus, args.quick)
+def parser() -> argparse.ArgumentParser:
+    """One subcommand per benchmark; `--corpus` on each."""
+    top = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0],
+                                  epilog="With no subcommand: speed.")
+    corpus = argparse.ArgumentParser(add_help=False)
+    corpus.add_argument("--corpus", type=Path, default=BOOK, help=f"the text to measure on (default: {BOOK})")
+    sub = top.add_subparsers(dest="command", metavar="{speed,quality,levers,memory,parallel}")
+    speed = sub.add_parser("speed", parents=[corpus],
+                           help="every speed and memory comparison, into bench/results/latest.json (the"
+                                " default; about 25 minutes on 2 cores)")
+    speed.add_argument("--quick", action="store_true", help="small sizes, for a smoke run (under 10 minutes)")
+    speed.set_defaults(run=lambda a: main_speed(a.corpus, a.quick))
+    quality_ = sub.add_parser("quality", parents=[corpus],
+                              help="the LSTM (params.yaml) vs a GPT of nanoGPT's CPU recipe, at equal"
+                                   " training time (the LSTM's cap: MINUTES)")
+    quality_.add_argument("minutes", type=float, metavar="MINUTES")
+    quality_.add_argument("--seeds", type=int, default=1, help="repeat with this many seeds")
+    quality_.set_defaults(run=lambda a: main_quality(a.minutes, a.corpus, a.seeds))
+    levers_ = sub.add_parser("levers", parents=[corpus],
+                             help="the LSTM with each lever of bench/quality.py's LEVERS, MINUTES each")
+    levers_.add_argument("minutes", type=float, metavar="MINUTES")
+    levers_.add_argument("--only", nargs="+", type=int, metavar="N", help="only these (numbered from 1)")
+    levers_.set_defaults(run=lambda a: main_levers(a.minutes, a.only, a.corpus))
+    memory = sub.add_parser("memory", parents=[corpus],
+                            help="the download/prepare/train peak RSS on a generated corpus of MB megabytes")
+    memory.add_argument("megabytes", type=int, metavar="MB")
+    memory.set_defaults(run=lambda a: main_memory(a.megabytes, a.corpus))
+    parallel_ = sub.add_parser("parallel", parents=[corpus],
+                               help="queued experiments with -j 1 / -j 2 and DDP, timed around real DVC"
+                                    " commands")
+    parallel_.set_defaults(run=lambda a: main_parallel(a.corpus))
+    return top
 
 
-def main_all(book: Path, quick: bool) -> None:
-    """The default run: every speed and memory comparison, into bench/results/latest.json."""
-    size = dict(chars=200_000, batches=20, length=2000, mb=20, seconds=10) if quick else \
-        dict(chars=1_115_394, batches=60, length=20000, mb=1000, seconds=120)
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    if args.command is None:  # `python -m bench` alone: the default table
+        args = parser().parse_args(["speed"])
+    args.run(args)
+
+
+def main_speed(book: Path, quick: bool) -> None:
+    """`speed`: every speed and memory comparison, into bench/results/latest.json."""
+    started = time.perf_counter()
+    size = dict(chars=200_000, length=2000, mb=20, seconds=10, pace=PACE_SECONDS / 4) if quick else \
+        dict(chars=1_115_394, length=20000, mb=1000, seconds=120, pace=PACE_SECONDS)
     data = prepared_dir(corpus_text(size["chars"], book))
     vocab = len(load_vocab(data))
-    generation = bench_generation(vocab, size["length"])
+    generation = bench_generation(vocab, size["length"])  # first: it compiles the step the samples use
     results = {
         "machine": machine(),
-        **bench_training(data, vocab, size["batches"], 128),
+        **bare_training(data, vocab, size["pace"]),
+        **bench_stage(data, vocab, size["seconds"]),
         **bench_objectives(data, vocab, size["seconds"]),
         **bench_levers(data, vocab, size["seconds"] / 4),
         **generation,
@@ -78,12 +100,14 @@ def main_all(book: Path, quick: bool) -> None:
         **first_character_seconds(data),
         **preview_cost(data),
     }
+    results["bench_seconds"] = time.perf_counter() - started
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
     print("| benchmark | measured | ratio |\n|---|---|---|")
     for row in [*speed_rows(results), *peak_rows(results), *memory_rows(results)]:
         print("| " + " | ".join(row) + " |")
-    print(f"\n{json.dumps(results['machine'])}; results in {RESULTS / 'latest.json'}")
+    print(f"\n{json.dumps(results['machine'])}; {results['bench_seconds'] / 60:.1f} min;"
+          f" results in {RESULTS / 'latest.json'}")
 
 
 def speed_rows(r: dict) -> list[tuple[str, str, str]]:
@@ -92,10 +116,9 @@ def speed_rows(r: dict) -> list[tuple[str, str, str]]:
     bf16 = r["every_bf16_chars_per_s"]
     chars = "predicted chars/s"
     return [
-        ("training, the exercise's model, batch 128: bare PyTorch loop",
+        ("training, the exercise's model, batch 128: bare PyTorch loop (the machine's pace)",
          f"{r['bare_windows_per_s']:,.0f} windows/s", ""),
-        ("training: the train stage (Lightning + CharDataset)", f"{r['stage_windows_per_s']:,.0f} windows/s",
-         f"{r['stage_vs_bare']:.2f}x bare"),
+        *stage_rows(r),
         (f"objective last (step 3), {r['objective_seconds']:.0f} s of training",
          f"{r['last_chars_per_s']:,.0f} {chars}", f"val_loss {r['last_val_loss']:.3f}"),
         (f"objective every (step 40), {r['objective_seconds']:.0f} s of training",
@@ -128,6 +151,21 @@ def speed_rows(r: dict) -> list[tuple[str, str, str]]:
     ]
 
 
+def stage_rows(r: dict) -> list[tuple[str, str, str]]:
+    """The train stage against the bare loop on the same model and batches, measured in turn."""
+    before, after = r["stage_bare_runs"]
+    return [
+        ("training, params.yaml's model and batches: bare PyTorch loop (mean of before and after the stage)",
+         f"{r['stage_bare_windows_per_s']:,.0f} windows/s", f"{before:,.0f} before, {after:,.0f} after"),
+        (f"the train stage's fit (Lightning, its callbacks, carried state), {r['stage_cap_seconds']:.0f} s"
+         f" cap, {r['stage_precision']}: training time, validation excluded",
+         f"{r['stage_windows_per_s']:,.0f} windows/s", f"{r['stage_vs_bare']:.2f}x the bare loop"),
+        (f"the same run, from its start to its last batch, validations and their samples included"
+         f" ({r['stage_validations']} validations)", f"{r['stage_span_windows_per_s']:,.0f} windows/s",
+         f"{r['stage_span_vs_bare']:.2f}x the bare loop"),
+    ]
+
+
 def peak_rows(r: dict) -> list[tuple[str, str, str]]:
     """The table's rows for speed against this CPU's own matmul peak (fp32 GEMM, the same threads)."""
     peak = r["peak_fp32_gflops"]
@@ -149,7 +187,7 @@ def peak_rows(r: dict) -> list[tuple[str, str, str]]:
 
 
 def main_memory(megabytes: int, book: Path) -> None:
-    """`--memory MB`: bench_corpus_memory alone, into bench/results/memory.json."""
+    """`memory MB`: bench_corpus_memory alone, into bench/results/memory.json."""
     results = {"machine": machine(), **bench_corpus_memory(megabytes, book)}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "memory.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -160,10 +198,10 @@ def main_memory(megabytes: int, book: Path) -> None:
 
 
 def main_parallel(book: Path) -> None:
-    """`--parallel`: bench/parallel.py's timings, into bench/results/parallel.json."""
+    """`parallel`: bench/parallel.py's timings, into bench/results/parallel.json."""
     text = corpus_text(1_115_394, book)
     data = prepared_dir(text)
-    speed = bench_training(data, len(load_vocab(data)), 60, 128)["bare_windows_per_s"]  # the machine's pace
+    speed = pace(data)
     r = {"machine": machine(), "bare_windows_per_s": speed, **parallel(text)}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "parallel.json").write_text(json.dumps(r, indent=2) + "\n")
@@ -182,9 +220,9 @@ def main_parallel(book: Path) -> None:
 
 
 def main_quality(minutes: float, book: Path, seeds: int) -> None:
-    """`--quality MINUTES [--seeds N]`: the fair pair of bench/quality.py, into bench/results/quality.json."""
+    """`quality MINUTES [--seeds N]`: the fair pair of bench/quality.py, into bench/results/quality.json."""
     data = prepared_dir(corpus_text(10**9, book))
-    speed = bench_training(data, len(load_vocab(data)), 60, 128)["bare_windows_per_s"]  # the machine's pace
+    speed = pace(data)
     r = {"machine": machine(), "bare_windows_per_s": speed, **quality(data, minutes, seeds)}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "quality.json").write_text(json.dumps(r, indent=2) + "\n")
@@ -210,12 +248,12 @@ def main_quality(minutes: float, book: Path, seeds: int) -> None:
 
 
 def main_levers(minutes: float, only: list[int] | None, book: Path) -> None:
-    """`--levers MINUTES`: the train stage's fit with params.yaml changed one lever at a time, equal time."""
+    """`levers MINUTES [--only N ...]`: the train stage's fit with params.yaml changed one lever at a time,
+    equal time."""
     data = prepared_dir(corpus_text(1_115_394, book))
-    vocab = len(load_vocab(data))
-    speed = bench_training(data, vocab, 60, 128)["bare_windows_per_s"]
+    speed = pace(data)
     rows = levers(data, minutes, only)
-    after = bench_training(data, vocab, 60, 128)["bare_windows_per_s"]
+    after = pace(data)
     RESULTS.mkdir(exist_ok=True)
     results = {"machine": machine(), "minutes": minutes, "bare_windows_per_s": [speed, after], "rows": rows}
     out = RESULTS / "levers" / ("all.json" if not only else f"only-{'-'.join(map(str, only))}.json")
@@ -229,6 +267,11 @@ def main_levers(minutes: float, only: list[int] | None, book: Path) -> None:
               f" {r['lstm_stopped_by']} | {r['lstm_windows_per_second']:,} |")
     print(f"\nBare loop {speed:,.0f} windows/s before, {after:,.0f} after; {json.dumps(machine())};"
           f" results in {out}")
+
+
+def pace(data: Path) -> float:
+    """The machine's pace, to compare machines by: bare_training's windows/s."""
+    return bare_training(data, len(load_vocab(data)), PACE_SECONDS)["bare_windows_per_s"]
 
 
 def machine() -> dict[str, object]:

@@ -1,6 +1,6 @@
 """Several trainings at once on one machine: queued DVC experiments, and DDP processes.
 
-`python -m bench --parallel` builds a throwaway project (git + DVC, the working tree's code and a
+`python -m bench parallel` builds a throwaway project (git + DVC, the working tree's code and a
 generated or tiny-Shakespeare corpus in data/books/), prepares it once, then times, each around the
 real command a user runs, with a fixed amount of work (`train.max_epochs`, no time cap):
 

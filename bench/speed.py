@@ -1,82 +1,102 @@
-"""Speed, measured side by side in one process: the training loop (bare PyTorch vs the train stage),
-the objectives, the throughput levers, and generation."""
+"""Speed, measured side by side in one process: the train stage against a bare PyTorch loop of the same
+model and batches, the objectives, the throughput levers, and generation. Every bare-loop rate comes
+from bench/loop.py's timed loop."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
 
-from charlm import CharDataset, LitCharRNN, tempered_softmax
+from bench.loop import bare_loop, shuffled, streams
+from bench.project import scratch
+from charlm import CharDataset, LitCharRNN, params, tempered_softmax
+from charlm.params.schema import ModelParams, TrainParams
 from charlm.sample.generate import generate
-from charlm.train.batches import ShuffledBatches, block_batches, loader
-from charlm.train.trainer import quiet_lightning
+from charlm.train.batches import CharDataModule, block_batches
+from charlm.train.fit import fit
+from charlm.train.rundir import RunDir
+from charlm.train.trainer import precision, quiet_lightning
 
 
 def best_of(fn: Callable[[], float], repeats: int = 3) -> float:
     return min(fn() for _ in range(repeats))
 
 
-def shuffled(ds: CharDataset, batch_size: int, seed: int = 0) -> torch.utils.data.DataLoader:
-    """The train stage's shuffled batches (carry_state 0), in one process."""
-    return loader(ds, ShuffledBatches(len(ds), batch_size, seed))
-
-
-def bench_training(data: Path, vocab: int, n_batches: int, batch_size: int) -> dict[str, float]:
-    """Windows/s of the exercise's model: the train stage's Lightning loop vs a bare PyTorch loop."""
+def bare_training(data: Path, vocab: int, seconds: float, batch_size: int = 128) -> dict[str, float]:
+    """The machine's pace: windows/s of the exercise's model (LitCharRNN's defaults, shuffled windows
+    every 3 characters, the last one predicted) in a bare loop, the best of 3 runs of `seconds`."""
     ds = CharDataset(data, 40, 3)
 
+    def rate() -> float:
+        torch.manual_seed(0)
+        return bare_loop(LitCharRNN(vocab), shuffled(ds, batch_size), seconds).windows_per_s
+
+    return {"bare_windows_per_s": max(rate() for _ in range(3))}
+
+
+class Span:
+    """A clock for fit's time cap (time.monotonic, as its default) that keeps its first and last readings:
+    the cap reads it when training starts and after every batch, so they span training from its start
+    to the end of its last batch, validations included."""
+
+    def __init__(self) -> None:
+        self.first: float | None = None
+        self.last = 0.0
+
+    def __call__(self) -> float:
+        self.last = time.monotonic()
+        if self.first is None:
+            self.first = self.last
+        return self.last
+
+    @property
+    def seconds(self) -> float:
+        return self.last - (self.first if self.first is not None else self.last)
+
+
+def stage_run(model_cfg: ModelParams, train_cfg: TrainParams, seed: int, data: Path) -> dict[str, Any]:
+    """The train stage's own `fit` in a throwaway run folder: its windows/s of training proper (fit's
+    metric: validation excluded) and over Span's seconds (validations within them included)."""
+    span = Span()
+    run = RunDir(scratch() / "run")
+    _, metrics = fit(model_cfg, train_cfg, seed, data, run, progress=False, clock=span)
+    run.finish()
+    windows = sum(metrics["windows_by_process"])
+    return {"stage_windows_per_s": metrics["windows_per_second"],
+            "stage_span_windows_per_s": windows / span.seconds,
+            "stage_train_seconds": metrics["train_seconds"], "stage_span_seconds": span.seconds,
+            "stage_validations": metrics["validations"], "stage_precision": metrics["precision"]}
+
+
+def bench_stage(data: Path, vocab: int, seconds: float) -> dict[str, Any]:
+    """The train stage's training (charlm.train.fit.fit with params.yaml: Lightning, its callbacks,
+    carried state, validations, samples and checkpoints) capped at `seconds`, between two bare loops of
+    `seconds / 4` on the same model, batches and precision; the stage's windows/s against their mean.
+    One process on the CPU, as every rate here."""
+    seed, model_cfg, train_cfg = params.load("seed", "model", "train")
+    cfg = train_cfg.model_copy(update={"max_time": seconds / 60, "accelerator": "cpu", "devices": 1,
+                                       "num_nodes": 1, "strategy": "auto"})
+    train_set = CharDataModule(data, model_cfg, cfg, seed).train_set  # the stage's windows
+    batches = streams(train_set, cfg.batch_size) if cfg.carry_state else \
+        shuffled(train_set, cfg.batch_size, seed)
+
     def bare() -> float:
-        torch.manual_seed(0)
-        model = LitCharRNN(vocab)
-        opt = torch.optim.Adam(model.parameters(), lr=5e-3)
-        loader = iter(shuffled(ds, batch_size))
-        start = time.perf_counter()
-        for _ in range(n_batches):
-            loss = model.loss(*next(loader))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        return time.perf_counter() - start
+        torch.manual_seed(seed)
+        model = LitCharRNN(vocab, **model_cfg.model_dump(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return bare_loop(model, batches, seconds / 4, bf16=precision(cfg) == "bf16-mixed").windows_per_s
 
-    def lightning() -> float:
-        torch.manual_seed(0)
-        model = LitCharRNN(vocab)
-        with quiet_lightning():
-            trainer = L.Trainer(max_epochs=1, limit_train_batches=n_batches, limit_val_batches=0,
-                                logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                                enable_model_summary=False, deterministic=True, num_sanity_val_steps=0)
-            start = time.perf_counter()
-            trainer.fit(model, shuffled(ds, batch_size))
-            return time.perf_counter() - start
-
-    t_bare, t_light = [], []
-    for _ in range(3):  # alternate, keep the best of each
-        t_bare.append(bare())
-        t_light.append(lightning())
-    windows = n_batches * batch_size
-    return {"bare_windows_per_s": windows / min(t_bare), "stage_windows_per_s": windows / min(t_light),
-            "stage_vs_bare": min(t_bare) / min(t_light)}
-
-
-def bare_loop(model: LitCharRNN, ds: CharDataset, batch_size: int, seconds: float, bf16: bool = False) -> int:
-    """Train for `seconds` (whole epochs and a part) with plain PyTorch; returns the characters predicted."""
-    opt = torch.optim.Adam(model.parameters(), lr=model.hparams.lr)
-    predicted = 0
-    start = time.perf_counter()
-    while True:  # as many epochs as the time allows
-        for x, y in shuffled(ds, batch_size):
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                loss = model.loss(x, y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            predicted += y.numel()
-            if time.perf_counter() - start > seconds:
-                return predicted
+    before = bare()
+    stage = stage_run(model_cfg, cfg, seed, data)
+    after = bare()
+    bare_rate = (before + after) / 2  # the machine's drift during the stage falls on both sides
+    return {**stage, "stage_bare_windows_per_s": bare_rate, "stage_bare_runs": [before, after],
+            "stage_cap_seconds": seconds, "stage_vs_bare": stage["stage_windows_per_s"] / bare_rate,
+            "stage_span_vs_bare": stage["stage_span_windows_per_s"] / bare_rate}
 
 
 def val_loss(model: LitCharRNN, data: Path) -> float:
@@ -93,16 +113,16 @@ def bench_objectives(data: Path, vocab: int, seconds: float) -> dict[str, float]
     for objective, step in (("last", 3), ("every", 40)):
         torch.manual_seed(0)
         model = LitCharRNN(vocab)
-        predicted = bare_loop(model, CharDataset(data, 40, step, objective=objective), 128, seconds)
-        out[f"{objective}_chars_per_s"] = predicted / seconds
+        rates = bare_loop(model, shuffled(CharDataset(data, 40, step, objective=objective), 128), seconds)
+        out[f"{objective}_chars_per_s"] = rates.predicted_per_s
         out[f"{objective}_val_loss"] = val_loss(model, data)
     out["objective_seconds"] = seconds
     return out
 
 
 def bench_levers(data: Path, vocab: int, seconds: float) -> dict[str, float | str]:
-    """Throughput levers on the `every` objective: torch threads, bf16 autocast."""
-    ds = CharDataset(data, 40, 40, objective="every")
+    """Throughput levers on the `every` objective: torch threads, torch.compile, bf16 autocast."""
+    batches = shuffled(CharDataset(data, 40, 40, objective="every"), 128)
     threads = torch.get_num_threads()
 
     def rate(n_threads: int = threads, bf16: bool = False, compiled: bool = False) -> float:
@@ -111,9 +131,9 @@ def bench_levers(data: Path, vocab: int, seconds: float) -> dict[str, float | st
         model = LitCharRNN(vocab)
         if compiled:  # the plain nn.Modules around the LSTM (oneDNN's fused kernel is not compiled)
             model.embed, model.head = torch.compile(model.embed), torch.compile(model.head)
-            bare_loop(model, ds, 128, 0)  # compile outside the timed loop
+            bare_loop(model, batches, 0, max_steps=1)  # compile outside the timed loop
         try:
-            return bare_loop(model, ds, 128, seconds, bf16) / seconds
+            return bare_loop(model, batches, seconds, bf16).predicted_per_s
         finally:
             torch.set_num_threads(threads)
 
