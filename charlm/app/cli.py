@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from charlm.errors import cli
+from charlm.errors import CharlmError, cli
 
 if TYPE_CHECKING:
     from charlm.params import Controls
@@ -127,6 +127,8 @@ def generate(args: argparse.Namespace) -> None:
     from charlm.sample.prompt import encode_prompt
     from charlm.text.splits import decode
 
+    if sys.stdout is None:  # started with its standard output closed (`>&-`)
+        raise CharlmError("charlm generate: standard output is closed: there is nowhere to write the text")
     controls = checked(Controls, {"temperatures": args.temperature or [0.8], "top_k": args.top_k,
                                   "top_p": args.top_p, "length": args.length, "count": args.count,
                                   "seed": args.seed}, "charlm generate: ")

@@ -36,6 +36,7 @@ from charlm.text.splits import decode, load_text, text_chunks
 
 MAX_LENGTH = 2000  # characters written per request: one request cannot hold the server for long
 MAX_PROMPT = 2000  # characters of a prompt
+FIRST_PROMPT = "ROMEO:\n"
 MAX_TEXT = 10_000  # characters of a text the model reads in one request (a cell's view)
 RANK_CHARS = 20_000  # characters of validation text the cell ranking reads
 Spans = list[tuple[str, float | None]]  # HighlightedText's value: (text, score in [-1, 1])
@@ -69,6 +70,16 @@ class Explorer:
     model: TrainedModel
     data: Path | None = None
     live: Path | None = None
+
+    @functools.cached_property
+    def first_prompt(self) -> str:
+        """The page's first prompt: a cue from Shakespeare where the model knows its characters, else
+        the validation text's first line, else a line break."""
+        if set(FIRST_PROMPT) <= set(self.model.vocab):
+            return FIRST_PROMPT
+        if self.data is not None and (self.data / "val.npy").is_file():
+            return load_text(self.data, "val", 200).split("\n")[0][:60] + "\n"
+        return "\n" if "\n" in self.model.vocab else self.model.vocab[0]
 
     def codes(self, prompt: str, drop_unknown: bool, name: str = "prompt",
               limit: int = MAX_PROMPT) -> torch.Tensor:

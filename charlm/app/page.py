@@ -25,6 +25,7 @@ from charlm.app.explorer import MAX_LENGTH, MAX_PROMPT, MAX_TEXT, Explorer
 from charlm.app.guard import LoopbackOnly
 from charlm.errors import CharlmError
 from charlm.model.checkpoint import load_checkpoint
+from charlm.text.splits import load_vocab
 
 HOST = "127.0.0.1"
 SLIDER_TEMPERATURE = 5.0  # the slider's end: text is noise long before; the API takes what Controls allows
@@ -70,7 +71,7 @@ def once(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def write_tab(ex: Explorer) -> dict[str, gr.components.Component]:
     with gr.Tab("Write"):
-        prompt = gr.Textbox(label="prompt", value="ROMEO:\n", lines=2, elem_id="prompt",
+        prompt = gr.Textbox(label="prompt", value=ex.first_prompt, lines=2, elem_id="prompt",
                             max_length=MAX_PROMPT)
         with gr.Row():
             temperature = gr.Slider(0, SLIDER_TEMPERATURE, value=0.8, step=0.05,
@@ -115,7 +116,7 @@ def sweep_tab(ex: Explorer) -> None:
         gr.Markdown("One prompt at several temperatures: from which temperature on are words no longer"
                     " recognisable? (the share of the text's words found in the training text)")
         with gr.Row():
-            prompt = gr.Textbox(label="prompt", value="ROMEO:\n", max_length=MAX_PROMPT)
+            prompt = gr.Textbox(label="prompt", value=ex.first_prompt, max_length=MAX_PROMPT)
             temperatures = gr.Textbox(label="temperatures", value="0.2, 0.5, 0.8, 1.0, 1.5, 2.0")
             length = gr.Slider(50, MAX_LENGTH, value=300, step=50, label="characters")
             seed = gr.Number(0, precision=0, minimum=0, label="seed")
@@ -162,6 +163,9 @@ def app(ex: Explorer, title: str) -> gr.Blocks:
 
 def explorer(checkpoint: Path, data: Path, live: Path) -> tuple[Explorer, str]:
     model = load_checkpoint(checkpoint)
+    if (data / "vocab.json").is_file() and load_vocab(data) != model.vocab:
+        raise CharlmError(f"{checkpoint} was trained on another vocabulary than the prepared data in {data}:"
+                          " pass --data with the data it was trained on")
     intro = INTRO.format(path=checkpoint, vocab=len(model.vocab), layers=model.hparams.num_layers,
                          hidden=model.hparams.hidden_size)
     return Explorer(model, data if data.is_dir() else None, live if live.is_dir() else None), intro

@@ -90,6 +90,8 @@ def load_checkpoint(path: Path | str, vocab: Sequence[str] | None = None) -> Che
     path = Path(path)
     if path.is_dir():
         raise CharlmError(f"{path} is a directory, not a checkpoint: name the .ckpt file in it")
+    if path.exists() and not path.is_file():
+        raise CharlmError(f"{path} is not a regular file (a device, pipe or socket): name a checkpoint file")
     if not path.is_file():
         raise CharlmError(f"{path} not found: train a model first (dvc repro train, or make run)")
     try:

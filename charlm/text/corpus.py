@@ -109,6 +109,10 @@ def download(cfg: CorpusParams, dest: Path, books: Path) -> dict[str, Any]:
             if i:
                 out.write(["\n"])
             records.append(write_source(source, url, cfg, pin, out, books, dest.parent))
+            same = [r["source"] for r in records[:-1] if r["sha256"] == records[-1]["sha256"]]
+            if same:  # another name for the same text would put validation text into training text too
+                raise CharlmError(f"corpus.source lists the same text twice: {same[0]!r} and {source!r} have"
+                                  " the same bytes; list each text once")
             if out.last != "\n":
                 out.write(["\n"])
     if len(records) == 1:

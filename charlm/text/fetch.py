@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 from charlm.errors import CharlmError
 from charlm.params.schema import CorpusParams
+from charlm.text.web import Deadline, checked_url, opener
 
 CHUNK = 1 << 20  # bytes read at a time, from the network or from a file
 BACKOFF = 0.5  # seconds before the first retry; doubles after each further failure
@@ -67,31 +68,6 @@ def resolve(source: str, gutenberg_url: str) -> str:
     return source
 
 
-def checked_url(url: str) -> str:
-    """The URL as it goes on the wire (host IDNA-encoded, spaces and non-ASCII percent-encoded), or a
-    CharlmError saying what is wrong with it: not http(s), no host, a bad port or bracket."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-        port = parts.port  # a ValueError for a port that is no number or out of range
-        host = parts.hostname
-    except ValueError as e:
-        raise CharlmError(f"{url!r} is not a valid URL ({e})") from None
-    if parts.scheme not in WEB or not host:
-        raise CharlmError(f"{url!r} is not an http(s) URL with a host")
-    try:
-        ascii_host = host if host.isascii() else host.encode("idna").decode("ascii")
-    except UnicodeError:
-        ascii_host = ""
-    if not re.fullmatch(r"[A-Za-z0-9._-]+|[0-9A-Fa-f:.]+", ascii_host):  # a name, or an IPv6 address
-        raise CharlmError(f"{url!r}: {host!r} is not a valid host name")
-    host = ascii_host
-    netloc = f"[{host}]" if ":" in host else host
-    netloc += f":{port}" if port is not None else ""
-    path = urllib.parse.quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
-    query = urllib.parse.quote(parts.query, safe="/%:@!$&'()*+,;=-._~?")
-    return urllib.parse.urlunsplit((parts.scheme, netloc, path, query, ""))
-
-
 def checked_books(books: Path) -> Path:
     """The books folder, refused if it or any folder on the way to it (as named: from the working
     folder if relative) is a link: a linked folder would make every file it reaches a corpus."""
@@ -117,6 +93,9 @@ def checked_path(source: str, books: Path) -> Path:
                           " dvc.yaml watches (copy or move it there)")
     if real.is_dir():
         raise CharlmError(f"corpus file {source} is a directory: name a text file in it")
+    if real.exists() and not real.is_file():
+        raise CharlmError(f"corpus file {source} is not a regular file (a device, pipe or socket): name a"
+                          " text file")
     if not real.is_file():
         raise CharlmError(f"corpus file {source} does not exist")
     return real
@@ -133,35 +112,17 @@ def check_sources(cfg: CorpusParams, books: Path) -> list[str]:
     return where
 
 
-class _WebOnlyRedirects(urllib.request.HTTPRedirectHandler):
-    """Follows a redirect only to another http(s) address, checked like the first (urllib alone would
-    follow one to ftp://)."""
-
-    def http_error_302(self, req, fp, code, msg, headers):
-        location = headers.get("location") or headers.get("uri")
-        target = urllib.parse.urljoin(req.full_url, location) if location else ""
-        if target and urllib.parse.urlsplit(target).scheme not in WEB:
-            raise CharlmError(f"{req.full_url} redirects to {target}: only http(s) addresses are followed")
-        return super().http_error_302(req, fp, code, msg, headers)
-
-    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return super().redirect_request(req, fp, code, msg, headers, checked_url(newurl))
-
-
-OPENER = urllib.request.build_opener(_WebOnlyRedirects)
-
-
-def _get(url: str, cfg: CorpusParams, f: BinaryIO, deadline: float) -> None:
+def _get(url: str, cfg: CorpusParams, f: BinaryIO, deadline: float,
+         web: urllib.request.OpenerDirector) -> None:
     """One GET into `f`, a piece at a time with a progress bar; refuse HTML pages, bodies over
     max_bytes and transfers past the deadline."""
     request = urllib.request.Request(url, headers={"User-Agent": user_agent()})
-    with OPENER.open(request, timeout=cfg.timeout) as response:
+    with web.open(request, timeout=cfg.timeout) as response:
         if "html" in response.headers.get("Content-Type", ""):
             raise CharlmError(f"{url} returned an HTML page, not plain text (an error page, or the wrong"
                               " address?)")
-        total = int(response.headers.get("Content-Length") or 0) or None
+        length = response.headers.get("Content-Length", "").strip()
+        total = int(length) if length.isdigit() and int(length) > 0 else None  # a bad length: read to the end
         if total and total > cfg.max_bytes:
             raise CharlmError(f"{url} is {total:,} bytes, over corpus.max_bytes={cfg.max_bytes:,}")
         f.seek(0)
@@ -183,9 +144,7 @@ def _copy(response: http.client.HTTPResponse, f: BinaryIO, total: int | None, ur
                 if size > cfg.max_bytes:
                     raise CharlmError(f"{url} is over corpus.max_bytes={cfg.max_bytes:,} bytes")
                 if time.monotonic() > deadline:
-                    raise CharlmError(f"{url} took over corpus.max_seconds={cfg.max_seconds:g} s"
-                                      f" ({size:,} bytes so far): the server is too slow; raise"
-                                      " corpus.max_seconds or try later")
+                    raise too_slow(url, cfg, f"{size:,} bytes so far")
                 f.write(chunk)
                 bar.update(len(chunk))
         except http.client.IncompleteRead:  # a chunked body cut short
@@ -194,36 +153,54 @@ def _copy(response: http.client.HTTPResponse, f: BinaryIO, total: int | None, ur
     return size
 
 
+def too_slow(url: str, cfg: CorpusParams, progress: str) -> CharlmError:
+    return CharlmError(f"{url} took over corpus.max_seconds={cfg.max_seconds:g} s ({progress}): the server"
+                       " is too slow; raise corpus.max_seconds or try later")
+
+
 def fetch_url(url: str, cfg: CorpusParams, f: BinaryIO, what: str = "") -> None:
     """GET `url` into `f`, retrying server errors and cut connections with exponential backoff, all
-    within corpus.max_seconds."""
-    deadline = time.monotonic() + cfg.max_seconds
-    for attempt in range(cfg.retries + 1):
-        last = attempt == cfg.retries
-        try:
-            return _get(url, cfg, f, deadline)
-        except urllib.error.HTTPError as e:
-            if 300 <= e.code < 400:  # urllib gives up on a loop of redirects with the last one
-                raise CharlmError(f"{url}: HTTP {e.code} redirects in a loop (or without a"
-                                  " Location)") from None
-            if e.code < 500 or last:
-                hint = f": {what} does not exist there" if e.code == 404 and what else ""
-                raise CharlmError(f"HTTP {e.code} {e.reason} for {url}{hint}") from None
-        except TimeoutError:  # socket.timeout too
-            if last:
-                raise CharlmError(f"timed out after {cfg.timeout:g} s waiting for {url}") from None
-        except TruncatedError as e:
-            if last:
-                raise CharlmError(f"{e}; raise corpus.retries or try again later") from None
-        except (urllib.error.URLError, ConnectionError, http.client.HTTPException) as e:
-            if last:
-                hint = "offline? use a local file in data/books/ as corpus.source"
-                raise CharlmError(f"cannot reach {url}: {getattr(e, 'reason', e)} ({hint})") from None
-        pause = BACKOFF * 2**attempt
-        if time.monotonic() + pause > deadline:
-            raise CharlmError(f"{url}: no complete answer within corpus.max_seconds={cfg.max_seconds:g} s")
-        time.sleep(pause)
+    within corpus.max_seconds (connections still open then are cut: see charlm.text.web)."""
+    at = time.monotonic() + cfg.max_seconds
+    with Deadline(at) as deadline:
+        for attempt in range(cfg.retries + 1):
+            try:
+                return _get(url, cfg, f, at, opener(deadline))
+            except CharlmError:
+                raise
+            except Exception as e:
+                if deadline.expired:
+                    raise too_slow(url, cfg, f"{f.tell():,} bytes so far") from None
+                _retry_or_raise(e, url, cfg, what, last=attempt == cfg.retries)
+            pause = BACKOFF * 2**attempt
+            if time.monotonic() + pause > at:
+                raise CharlmError(f"{url}: no complete answer within corpus.max_seconds={cfg.max_seconds:g}"
+                                  " s")
+            time.sleep(pause)
     raise AssertionError("unreachable")
+
+
+def _retry_or_raise(e: Exception, url: str, cfg: CorpusParams, what: str, last: bool) -> None:
+    """Return to retry a server error, a timeout or a cut connection (unless this was the `last` try);
+    raise CharlmError for what a retry cannot mend, or `e` itself if it is no network error."""
+    if isinstance(e, urllib.error.HTTPError):
+        if 300 <= e.code < 400:  # urllib gives up on a loop of redirects with the last one
+            raise CharlmError(f"{url}: HTTP {e.code} redirects in a loop (or without a Location)") from None
+        if e.code < 500 or last:
+            hint = f": {what} does not exist there" if e.code == 404 and what else ""
+            raise CharlmError(f"HTTP {e.code} {e.reason} for {url}{hint}") from None
+    elif isinstance(e, TimeoutError):  # socket.timeout too
+        if last:
+            raise CharlmError(f"timed out after {cfg.timeout:g} s waiting for {url}") from None
+    elif isinstance(e, TruncatedError):
+        if last:
+            raise CharlmError(f"{e}; raise corpus.retries or try again later") from None
+    elif isinstance(e, (urllib.error.URLError, ConnectionError, http.client.HTTPException)):
+        if last:
+            hint = "offline? use a local file in data/books/ as corpus.source"
+            raise CharlmError(f"cannot reach {url}: {getattr(e, 'reason', e)} ({hint})") from None
+    else:
+        raise e
 
 
 def open_local(path: Path, max_bytes: int) -> BinaryIO:

@@ -78,6 +78,13 @@ def check_data(data_dir: Path, maxlen: int) -> int:
     return lengths["validation"]
 
 
+def check_interval(every: float | int, batches: int) -> None:
+    """A count of batches between validations must fit in an epoch (Lightning would refuse it later)."""
+    if isinstance(every, int) and every > batches:
+        raise CharlmError(f"train.val_check_interval={every} batches is more than an epoch's {batches:,}:"
+                          " lower it, or give a share of an epoch (e.g. 0.25)")
+
+
 def check_size(cfg: ModelParams, vocab_size: int) -> None:
     """Refuse a model whose training state cannot fit in this machine's memory, before allocating it."""
     count = parameter_count(SimpleNamespace(vocab_size=vocab_size, **cfg.model_dump()))
@@ -153,6 +160,7 @@ def fit(model_cfg: ModelParams, train_cfg: TrainParams, seed: int, data_dir: Pat
     with quiet_lightning():
         trainer = make_trainer(train_cfg, parts.all, progress)
         batches = data.batches_per_epoch(trainer.world_size)  # per process
+        check_interval(train_cfg.val_check_interval, batches)
         if schedule:  # complete before the optimiser exists: LambdaLR evaluates step 0 when it is built
             schedule.warmup = round(train_cfg.warmup * batches)
         trainer.log_every_n_steps = max(1, min(50, batches // 4))  # the lr curve

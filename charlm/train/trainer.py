@@ -82,15 +82,32 @@ def precision(cfg: TrainParams) -> str:
     return cfg.precision
 
 
-CLUSTER = ("SLURM_NTASKS", "TORCHELASTIC_RUN_ID", "NODE_RANK", "GROUP_RANK")  # set by a launcher of nodes
+def launcher_problem(num_nodes: int, env: dict[str, str]) -> str | None:
+    """What is missing for `num_nodes` machines: a launcher that starts a process on every node and says
+    so in the environment (torchrun, or SLURM's srun), with as many nodes as num_nodes. Without one, the
+    first node would wait for the others forever; a hand-set NODE_RANK is no launcher."""
+    if num_nodes == 1:
+        return None
+    if "TORCHELASTIC_RUN_ID" in env:
+        world = env.get("WORLD_SIZE", "")
+        if not world.isdigit() or int(world) < num_nodes or int(world) % num_nodes:
+            return f"torchrun started WORLD_SIZE={world or '(none)'} processes, not a multiple of {num_nodes}"
+        return None
+    if "SLURM_NTASKS" in env:
+        nodes = env.get("SLURM_NNODES", "")
+        missing = [name for name in ("SLURM_NODELIST", "SLURM_JOB_ID", "SLURM_PROCID") if name not in env]
+        if missing or nodes != str(num_nodes):
+            lacks = f" and lacks {', '.join(missing)}" if missing else ""
+            return f"SLURM's environment has SLURM_NNODES={nodes or '(none)'}{lacks} (start it with srun)"
+        return None
+    return "no launcher started it"
 
 
 def make_trainer(cfg: TrainParams, callbacks: list[Callback], progress: bool) -> L.Trainer:
-    if cfg.num_nodes > 1 and not any(name in os.environ for name in CLUSTER):
-        # without a launcher the first node would wait for the others forever
+    if problem := launcher_problem(cfg.num_nodes, dict(os.environ)):
         raise CharlmError(f"train.num_nodes={cfg.num_nodes} needs a launcher that starts every node (SLURM's"
-                          " srun, or torchrun --nnodes): see docs/scaling.md; on one machine use"
-                          " train.devices")
+                          f" srun, or torchrun --nnodes), but {problem}: see docs/scaling.md; on one machine"
+                          " use train.devices")
     try:
         return L.Trainer(
             accelerator=cfg.accelerator, devices=cfg.devices, num_nodes=cfg.num_nodes, strategy=cfg.strategy,

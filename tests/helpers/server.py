@@ -22,6 +22,7 @@ class Route:
     fail_first: int = 0  # answer the first N requests with 503, as an overloaded server would
     # send the body a byte at a time, one every `drip` seconds (a server too slow to wait for)
     drip: float = 0.0
+    header_drip: float = 0.0  # the same for the status line and headers, before any body
     hits: int = 0
 
 
@@ -42,6 +43,9 @@ class LoopbackServer:
             def do_GET(self) -> None:
                 route = server.routes.get(self.path, Route(b"not found", 404))
                 route.hits += 1
+                if route.header_drip:
+                    server.drip(self, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", route.header_drip)
+                    return
                 if route.hits <= route.fail_first:
                     self.send_error(503, "Service Unavailable")
                     return
@@ -55,6 +59,15 @@ class LoopbackServer:
                 pass
 
         return Handler
+
+    def drip(self, handler: BaseHTTPRequestHandler, data: bytes, pause: float) -> None:
+        """`data` a byte every `pause` seconds, until it is all sent or the server shuts down."""
+        for i in range(len(data)):
+            if self.release.wait(pause):
+                return
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                handler.wfile.write(data[i : i + 1])
+                handler.wfile.flush()
 
     def send_body(self, handler: BaseHTTPRequestHandler, route: Route) -> None:
         body = route.body[: len(route.body) // 2] if route.cut else route.body
@@ -70,11 +83,7 @@ class LoopbackServer:
         if route.stall:
             self.release.wait()
         if route.drip:
-            for i in range(len(body)):
-                if self.release.wait(route.drip):  # the pace of a slow server, until the test ends
-                    return
-                handler.wfile.write(body[i : i + 1])
-                handler.wfile.flush()
+            self.drip(handler, body, route.drip)  # the pace of a slow server, until the test ends
             return
         handler.wfile.write(body)
 

@@ -113,3 +113,21 @@ def test_a_terminal_that_cannot_show_a_character_gets_its_escape(tmp_path):
     result = generate("--checkpoint", str(path), "--prompt", "aé", "-n", "30", PYTHONIOENCODING="ascii")
     assert result.returncode == 0 and result.stdout.startswith("a\\xe9") and result.stderr == ""
 
+
+
+def test_a_closed_standard_output_is_one_line(checkpoint):
+    """`charlm generate -n 30 >&-`: the text has nowhere to go."""
+    result = subprocess.run(f"'{CHARLM}' generate --checkpoint '{checkpoint}' -n 30 >&-", shell=True,
+                            capture_output=False, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert result.returncode == 1
+    said = "error: charlm generate: standard output is closed: there is nowhere to write the text\n"
+    assert result.stderr == said
+
+
+@pytest.mark.parametrize("port", ["70000", "0", "-1"])
+def test_a_port_out_of_range_is_one_line(port):
+    result = subprocess.run([str(CHARLM), "explore", "--port", port], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"error: charlm explore: argument --port: '{port}' must be from 1 to"
+                                    " 65535")

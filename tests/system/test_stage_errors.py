@@ -82,6 +82,11 @@ CASES = [
     ("sample", {}, None, write("data/prepared/val.npy", b""), "val.npy is not a NumPy array file"),
     ("train", {}, None, write("data/prepared/vocab.json", b'{"idx2char": ["a", "b"]}'),
      "has character codes up to"),
+    ("train", {"train.val_check_interval": 100_000}, None, None,
+     "train.val_check_interval=100000 batches is more than an epoch's"),
+    ("download", {"corpus.source": ["data/books/corpus.txt", "data/books/copy.txt"]}, None,
+     lambda root: (root / "data/books/copy.txt").write_bytes((root / "data/books/corpus.txt").read_bytes()),
+     "lists the same text twice: 'data/books/corpus.txt' and 'data/books/copy.txt' have the same bytes"),
 ]
 
 

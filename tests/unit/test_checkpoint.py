@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 
 import pytest
@@ -33,11 +34,14 @@ class Evil:
     (pickle.dumps({"state_dict": Evil()}, protocol=2), "is not a valid charlm checkpoint (UnpicklingError)"),
     (None, "not found: train a model first"),
     ("folder", "is a directory, not a checkpoint"),
-], ids=["empty", "garbage", "unsafe-pickle", "missing", "folder"])
+    ("fifo", "is not a regular file (a device, pipe or socket)"),
+], ids=["empty", "garbage", "unsafe-pickle", "missing", "folder", "fifo"])
 def test_what_is_not_a_checkpoint_is_refused(tmp_path, content, message):
     path = tmp_path / "best.ckpt"
     if content == "folder":
         path.mkdir()
+    elif content == "fifo":
+        os.mkfifo(path)
     elif content is not None:
         path.write_bytes(content)
     with pytest.raises(CharlmError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -71,3 +75,8 @@ def test_a_crafted_shape_is_refused_before_anything_is_built(tmp_path, key, valu
     torch.save(raw, tmp_path / "best.ckpt")
     with pytest.raises(CharlmError, match=rf"is not a valid charlm checkpoint \(it declares {key}="):
         load_checkpoint(tmp_path / "best.ckpt")
+
+
+def test_a_device_is_not_a_missing_file():
+    with pytest.raises(CharlmError, match="/dev/null is not a regular file"):
+        load_checkpoint("/dev/null")

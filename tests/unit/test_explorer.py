@@ -49,3 +49,23 @@ def test_without_prepared_data_there_are_no_word_shares_and_no_curves(explorer):
 def test_out_of_range_input_is_one_line(explorer, call, message):
     with pytest.raises(CharlmError, match=message):
         call(explorer)
+
+
+def test_the_first_prompt_is_one_the_model_can_read(explorer, prepared_dir):
+    assert explorer.first_prompt == "\n"  # no capital letters in VOCAB: not ROMEO's cue
+    capitals = [*VOCAB, *"ROME"]
+    assert Explorer(LitCharRNN(len(capitals), vocab=capitals)).first_prompt == "ROMEO:\n"
+    from charlm.text.splits import load_vocab
+
+    vocab = load_vocab(prepared_dir)
+    other = Explorer(LitCharRNN(len(vocab), vocab=vocab), data=prepared_dir)
+    assert other.first_prompt.endswith("\n") and set(other.first_prompt) <= set(vocab)
+
+
+def test_a_checkpoint_and_data_of_different_vocabularies_are_refused(tmp_path, prepared_dir):
+    from charlm.app.page import explorer
+    from charlm.model.checkpoint import save
+
+    path = save(LitCharRNN(len(VOCAB), embed_dim=8, hidden_size=16, vocab=VOCAB), tmp_path / "best.ckpt")
+    with pytest.raises(CharlmError, match="was trained on another vocabulary than the prepared data in"):
+        explorer(path, prepared_dir, tmp_path / "no-dvclive")

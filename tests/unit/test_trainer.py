@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from charlm.errors import CharlmError
-from charlm.train.trainer import cpu_has_bf16, make_trainer, precision
+from charlm.train.trainer import cpu_has_bf16, launcher_problem, make_trainer, precision
 from tests.helpers.config import tiny
 
 
@@ -31,3 +31,23 @@ def test_several_nodes_without_a_launcher_are_refused_instead_of_waiting_forever
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(CharlmError, match=r"train.num_nodes=2 needs a launcher that starts every node"):
         make_trainer(tiny("train", num_nodes=2), [], progress=False)
+
+
+@pytest.mark.parametrize("env, problem", [
+    ({}, "no launcher started it"),
+    ({"NODE_RANK": "0"}, "no launcher started it"),
+    ({"GROUP_RANK": "0", "MASTER_ADDR": "node0"}, "no launcher started it"),
+    ({"SLURM_NTASKS": "1"}, "SLURM_NNODES=(none) and lacks SLURM_NODELIST, SLURM_JOB_ID, SLURM_PROCID"),
+    ({"SLURM_NTASKS": "2", "SLURM_NNODES": "1", "SLURM_NODELIST": "n1", "SLURM_JOB_ID": "7",
+      "SLURM_PROCID": "0"}, "SLURM_NNODES=1"),
+    ({"TORCHELASTIC_RUN_ID": "x", "WORLD_SIZE": "3"}, "WORLD_SIZE=3 processes, not a multiple of 2"),
+    ({"TORCHELASTIC_RUN_ID": "x"}, "WORLD_SIZE=(none)"),
+    ({"TORCHELASTIC_RUN_ID": "x", "WORLD_SIZE": "4"}, None),
+    ({"SLURM_NTASKS": "2", "SLURM_NNODES": "2", "SLURM_NODELIST": "n[1-2]", "SLURM_JOB_ID": "7",
+      "SLURM_PROCID": "0"}, None),
+], ids=["none", "node-rank-by-hand", "group-rank-by-hand", "slurm-ntasks-alone", "slurm-one-node",
+        "torchrun-odd-world", "torchrun-no-world", "torchrun", "slurm"])
+def test_two_nodes_need_a_launcher_that_started_two(env, problem):
+    """A hand-set NODE_RANK would wait for the other node forever; SLURM_NTASKS alone was a KeyError."""
+    assert launcher_problem(2, env) == problem or (problem and problem in launcher_problem(2, env))
+    assert launcher_problem(1, env) is None
