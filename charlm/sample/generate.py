@@ -4,9 +4,11 @@ The prompt is read once per batch of texts; after that each new character is one
 the carried LSTM state of every row (`charlm.model.compiled`). How a character is chosen: temperature T
 (0: greedy, always the likeliest character; so is any T too small for 1/T to be a number), top-k
 (only the k likeliest; 0: all) and top-p (only the fewest likeliest whose probabilities reach p;
-1: all). Row r of a request draws its randomness from its own stream, seeded by (seed, r), so a text
-depends on the seed, prompt, sampling controls and row, not on how many rows are generated together
-or how the work is chunked: `charlm generate`, the sample stage and `charlm explore` agree.
+1: all). Text i of a temperature draws its randomness from the stream seeded by (seed, i), the same
+at every temperature: text i at T = 0.5 and at T = 2 differ by their temperature only (common random
+numbers), and a text depends on the seed, prompt, sampling controls and its number, not on which other
+temperatures or texts are generated with it or how the work is chunked. So `charlm generate`, the
+sample stage and `charlm explore` agree, one temperature at a time.
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ def inverse_temperatures(temperatures: Sequence[float]) -> np.ndarray:
 
 
 def stream(model: TrainedModel, prompt: Prompt, temperatures: Sequence[float], length: int,
-           seed: int = 0, first_row: int = 0, top_k: int = 0, top_p: float = 1.0) -> Iterator[np.ndarray]:
-    """Blocks of sampled codes (rows, <= CHUNK), one row per temperature, `length` characters in all."""
+           seed: int = 0, texts: Sequence[int] | None = None, top_k: int = 0,
+           top_p: float = 1.0) -> Iterator[np.ndarray]:
+    """Blocks of sampled codes (rows, <= CHUNK), one row per temperature, `length` characters in all;
+    row r is text number texts[r] of its temperature (default: text 0 for every row)."""
     if not 0 < top_p <= 1 or top_k < 0:
         raise ValueError(f"top_k must be >= 0 and 0 < top_p <= 1, got {top_k}, {top_p}")
     rows = len(temperatures)
@@ -45,7 +49,7 @@ def stream(model: TrainedModel, prompt: Prompt, temperatures: Sequence[float], l
     stepper = Stepper(model, rows)
     codes = np.asarray(prompt, dtype=np.int64)
     stepper.read(np.broadcast_to(codes, (rows, len(codes))))
-    rngs = [np.random.default_rng([seed, first_row + r]) for r in range(rows)]
+    rngs = [np.random.default_rng([seed, i]) for i in (texts if texts is not None else [0] * rows)]
     inv_t = inverse_temperatures(temperatures)
     for done in range(0, length, CHUNK):
         n = min(CHUNK, length - done)
@@ -67,9 +71,9 @@ def texts(model: TrainedModel, prompt: Prompt, controls: Controls) -> Iterator[t
     temperatures, count = controls.temperatures, controls.count
     total = len(temperatures) * count
     for first in range(0, total, BATCH):
-        batch = [temperatures[r // count] for r in range(first, min(total, first + BATCH))]
-        blocks = stream(model, prompt, batch, controls.length, controls.seed, first, controls.top_k,
-                        controls.top_p)
+        rows = range(first, min(total, first + BATCH))
+        blocks = stream(model, prompt, [temperatures[r // count] for r in rows], controls.length,
+                        controls.seed, [r % count for r in rows], controls.top_k, controls.top_p)
         for block in blocks:
             for i, codes in enumerate(block):
                 yield first + i, decode(codes, model.vocab)

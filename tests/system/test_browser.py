@@ -8,6 +8,8 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's; .ci/run installs it when missing
 ARTEFACTS = Path(os.environ.get("CHARLM_ARTEFACTS", "test-artefacts"))  # the screenshot goes here
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -16,6 +18,10 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--
 
 def test_the_page_writes_colours_and_explains_offline(explorer_page, tmp_path):
     from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).is_file():
+        pytest.fail("this test drives Debian's Chromium, which is not installed: apt-get install chromium"
+                    " (.ci/run does it when missing)", pytrace=False)
 
     console: list[str] = []
     hosts: set[str] = set()

@@ -10,6 +10,7 @@ import pytest
 from nbclient import NotebookClient
 
 from bench.project import ROOT
+from tools.clear_notebook import cleared
 
 NOTEBOOK = ROOT / "notebooks/exercise.ipynb"
 
@@ -32,11 +33,17 @@ def tagged(nb: nbformat.NotebookNode, tag: str) -> nbformat.NotebookNode:
     return cell
 
 
-def test_the_saved_notebook_is_valid_and_has_no_outputs():
+def test_the_saved_notebook_is_valid_and_cleared():
+    """No outputs, execution counts or run metadata (`python -m tools.clear_notebook` makes it so)."""
     nb = nbformat.read(NOTEBOOK, as_version=4)
     nbformat.validate(nb)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert code and all(c.outputs == [] and c.execution_count is None for c in code)
+    assert nb == cleared(nb), "clear it: python -m tools.clear_notebook"
+
+
+def test_clearing_keeps_the_tags_and_drops_the_record_of_a_run(executed):
+    nb = cleared(executed)
+    assert all(c.outputs == [] and c.execution_count is None for c in nb.cells if c.cell_type == "code")
+    assert all(set(c.metadata) <= {"tags"} for c in nb.cells) and tagged(nb, "generate")
 
 
 def test_every_cell_runs_without_an_error(executed):

@@ -158,3 +158,29 @@ def test_rerun_is_reproducible(repo):
     before = results()
     sh(repo, *DVC, "repro", "--force")
     assert results() == before  # same losses, accuracies, word metrics, byte-identical texts
+
+
+def test_charlm_generate_prints_the_sample_stage_s_texts_one_temperature_at_a_time(repo):
+    """With the stage's prompt, count, length, top-k, top-p and seed, `charlm generate -t T` prints the
+    texts of data/samples/T<t>.txt, whichever other temperatures the stage wrote with them."""
+    import ast
+    import re
+    import subprocess
+    import sys
+
+    import yaml
+
+    values = yaml.safe_load((repo / "params.yaml").read_text(encoding="utf-8"))
+    sample = values["sample"]
+    t = sample["temperatures"][-1]
+    written = (repo / f"data/samples/T{float(t)}.txt").read_text(encoding="utf-8")
+    prompt = ast.literal_eval(written.splitlines()[0].split("prompt ", 1)[1])
+    stage_texts = re.split(r"=== sample \d+ of \d+ ===\n", written)[1:]
+    args = ["--checkpoint", "models/best.ckpt", "--prompt", prompt, "-t", str(t), "--count",
+            str(sample["count"]), "-n", str(sample["length"]), "--top-k", str(sample["top_k"]), "--top-p",
+            str(sample["top_p"]), "--seed", str(values["seed"])]
+    printed = subprocess.run([sys.executable, "-m", "charlm", "generate", *args], cwd=repo,
+                             capture_output=True, text=True, timeout=300, check=True).stdout
+    cli_texts = re.split(r"--- T=[^,]+, text \d+ of \d+ ---\n", printed)[1:]
+    assert len(cli_texts) == sample["count"] >= 2
+    assert [s.strip("\n") for s in cli_texts] == [s.strip("\n") for s in stage_texts]
