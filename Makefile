@@ -1,24 +1,31 @@
-# The two entry points of the README, and the checks around them. Each creates .venv and installs the
-# charlm package (pinned dependencies from requirements.txt; the test tools from pyproject's extra) first.
+# The two entry points of the README, and the checks around them. Each creates .venv and installs what it
+# needs first, hash-checked from a lock in requirements/ (run.txt: running; test.txt: that plus the test tools;
+# notebook.txt: that plus JupyterLab), then charlm itself, editable.
 #   make run    install, then `dvc repro` the whole pipeline
-#   make test   install, then run the whole test suite (CI runs `make lint test`)
+#   make test   install with the test tools, then run the whole test suite (CI runs `make lint test`)
 #   make fast   the tests that need neither real DVC nor real training: the inner loop
 #   make lint   ruff
 #   make explore  the trained model in the browser (after make run)
 #   make quick  the pipeline with 2 minutes of training: an experiment named quick; params.yaml stays as it is
 #   make notebook  the exercise, step by step, in JupyterLab (notebooks/exercise.ipynb)
+#   make lock   the locks again from pyproject.toml's pins (LOCKFLAGS=--upgrade: every package to its newest)
 VENV ?= .venv
 PYTHON ?= python3
 # dvc.yaml runs `python -m stages.<name>`: put the venv first on PATH so that `python` is its interpreter.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install run quick test fast lint explore notebook
-install: $(VENV)/.installed
+.PHONY: install run quick test fast lint explore notebook lock
+install: $(VENV)/.installed-run
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e ".[test]"
+
+# one stamp per lock, so that `make test` after `make run` adds the test tools and a new lock reinstalls
+$(VENV)/.installed-%: requirements/%.txt pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/python -m pip install --quiet --require-hashes -r $<
+	$(VENV)/bin/python -m pip install --quiet --no-deps -e .
+	$(VENV)/bin/python -m pip check  # a lock that no longer meets pyproject.toml's pins stops here: make lock
 	touch $@
 
 run: install
@@ -28,18 +35,29 @@ quick: install
 	cp params.yaml .params.yaml.quick
 	dvc exp run -f -n quick -S train.max_time=2; status=$$?; mv .params.yaml.quick params.yaml; exit $$status
 
-test: install
+test: $(VENV)/.installed-test
 	python -m pytest -q tests
 
-fast: install
+fast: $(VENV)/.installed-test
 	python -m pytest -q -m "not slow" tests
 
-lint: install
+lint: $(VENV)/.installed-test
 	ruff check .
 
 explore: install
 	charlm explore
 
-notebook: install
-	$(VENV)/bin/python -m pip install --quiet -e ".[notebook]"
+notebook: $(VENV)/.installed-notebook
 	jupyter lab notebooks/exercise.ipynb
+
+# pip-tools, pinned, in a throwaway venv; test.txt is constrained by run.txt and notebook.txt by test.txt,
+# so a package they share has one version in all three
+COMPILE = .venv-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links $(LOCKFLAGS)
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet pip==26.3 pip-tools==7.7.0
+	$(COMPILE) -o requirements/run.txt pyproject.toml
+	$(COMPILE) --extra test -c requirements/run.txt -o requirements/test.txt pyproject.toml
+	$(COMPILE) --extra notebook -c requirements/test.txt -o requirements/notebook.txt pyproject.toml
+	rm -rf .venv-lock
