@@ -3,7 +3,7 @@
 # notebook.txt: that plus JupyterLab), then charlm itself, editable.
 #   make run    install, then `dvc repro` the whole pipeline
 #   make test   install with the test tools, then run the whole test suite (CI runs `make lint test`)
-#   make fast   the tests that need neither real DVC nor real training: the inner loop
+#   make fast   the unit tests (tests/unit/: no real DVC, training or browser): the inner loop
 #   make lint   ruff
 #   make explore  the trained model in the browser (after make run)
 #   make quick  the pipeline with 2 minutes of training: an experiment named quick; params.yaml stays as it is
@@ -31,9 +31,11 @@ $(VENV)/.installed-%: requirements/%.txt pyproject.toml | $(VENV)/bin/python
 run: install
 	dvc repro
 
+# `dvc exp run -S` rewrites params.yaml (its comments lost): the copy comes back however the run ends,
+# Ctrl-C included (sh runs the traps once dvc has stopped)
 quick: install
-	cp params.yaml .params.yaml.quick
-	dvc exp run -f -n quick -S train.max_time=2; status=$$?; mv .params.yaml.quick params.yaml; exit $$status
+	cp params.yaml .params.yaml.quick; trap 'mv .params.yaml.quick params.yaml' EXIT; trap 'exit 130' INT TERM; \
+	dvc exp run -f -n quick -S train.max_time=2
 
 test: $(VENV)/.installed-test
 	python -m pytest -q tests
@@ -48,7 +50,7 @@ explore: install
 	charlm explore
 
 notebook: $(VENV)/.installed-notebook
-	jupyter lab notebooks/exercise.ipynb
+	jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/exercise.ipynb  # JupyterLab refuses root without it
 
 # pip-tools, pinned, in a throwaway venv; test.txt is constrained by run.txt and notebook.txt by test.txt,
 # so a package they share has one version in all three
