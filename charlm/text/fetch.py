@@ -165,13 +165,17 @@ def fetch_url(url: str, cfg: CorpusParams, f: BinaryIO, what: str = "") -> None:
     with Deadline(at) as deadline:
         for attempt in range(cfg.retries + 1):
             try:
-                return _get(url, cfg, f, at, opener(deadline))
+                _get(url, cfg, f, at, opener(deadline))
             except CharlmError:
                 raise
             except Exception as e:
                 if deadline.expired:
                     raise too_slow(url, cfg, f"{f.tell():,} bytes so far") from None
                 _retry_or_raise(e, url, cfg, what, last=attempt == cfg.retries)
+            else:  # cut in its headers, a response can look whole (and empty): the deadline still counts
+                if deadline.expired:
+                    raise too_slow(url, cfg, f"{f.tell():,} bytes so far")
+                return
             pause = BACKOFF * 2**attempt
             if time.monotonic() + pause > at:
                 raise CharlmError(f"{url}: no complete answer within corpus.max_seconds={cfg.max_seconds:g}"
