@@ -84,7 +84,9 @@ class Deadline:
         self.timer.cancel()
 
 
-class _Watched(http.client.HTTPConnection):
+class _WatchedConnection:
+    """A connection that registers its socket with a Deadline as soon as it connects."""
+
     def __init__(self, *args: Any, deadline: Deadline, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.deadline = deadline
@@ -94,14 +96,12 @@ class _Watched(http.client.HTTPConnection):
         self.deadline.watch(self.sock)
 
 
-class _WatchedTLS(http.client.HTTPSConnection):
-    def __init__(self, *args: Any, deadline: Deadline, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.deadline = deadline
+class _Watched(_WatchedConnection, http.client.HTTPConnection):
+    pass
 
-    def connect(self) -> None:
-        super().connect()
-        self.deadline.watch(self.sock)
+
+class _WatchedTLS(_WatchedConnection, http.client.HTTPSConnection):
+    pass
 
 
 class _HTTP(urllib.request.HTTPHandler):

@@ -1,36 +1,10 @@
-"""`charlm generate`: text on demand from a checkpoint, without touching the pipeline's outputs."""
+"""The `charlm` command's own logic, in this process (the command as a process: tests/system/test_cli.py)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-import torch
 
-from bench.project import ROOT
-from charlm.app.cli import in_order
-from charlm.model.checkpoint import save as save_checkpoint
-from charlm.model.lstm import LitCharRNN
-
-CHARLM = Path(sys.executable).parent / "charlm"  # the console script pip installed beside this interpreter
-VOCAB = list("\n :;,.!?'abcdefghijklmnopqrstuvwxyzAEGHIKLNQU")
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    model = LitCharRNN(len(VOCAB), embed_dim=8, hidden_size=16, vocab=VOCAB)
-    return save_checkpoint(model, tmp_path_factory.mktemp("gen") / "best.ckpt")
-
-
-def generate(*args: str, cwd: Path = ROOT, module: bool = False,
-             **env: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "charlm"] if module else [str(CHARLM)]
-    return subprocess.run([*command, "generate", *args], cwd=cwd, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **env})
+from charlm.app.cli import in_order, main
 
 
 def test_texts_generated_together_are_shown_one_after_the_other():
@@ -39,8 +13,11 @@ def test_texts_generated_together_are_shown_one_after_the_other():
                                          (3, "s")]
 
 
-def test_help_explains_every_option():
-    text = generate("--help").stdout
+def test_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["generate", "--help"])
+    text = capsys.readouterr().out
+    assert done.value.code == 0
     for option in ("--prompt", "--temperature", "--top-k", "--top-p", "--length", "--count", "--seed",
                    "--checkpoint", "--skip-unknown", "0 = greedy"):
         assert option in text
