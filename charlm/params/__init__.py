@@ -5,12 +5,12 @@
 A bad value is refused with one line naming the key and what it accepts, before any work starts.
 """
 
+from charlm.params.controls import Controls
 from charlm.params.describe import accepts
 from charlm.params.load import PARAMS_FILE, Loader, checked, load, read, section
 from charlm.params.schema import (
     MODEL_LIMITS,
     SECTIONS,
-    Controls,
     CorpusParams,
     ModelParams,
     Params,

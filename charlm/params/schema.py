@@ -25,14 +25,22 @@ from pydantic import (
 )
 
 from charlm.errors import CharlmError
+from charlm.params.controls import (
+    MAX_VOCAB,
+    Controls,
+    Count,
+    Length,
+    Seed,
+    Temperatures,
+    TopK,
+    TopP,
+    check_output,
+)
 from charlm.params.describe import Accepts, Why
 
-MAX_SEED = 2**32 - 1  # numpy's seeds are 32 bits
-MAX_SAMPLE_CHARS = 10**8  # characters of samples one request holds and writes at most
-MAX_TEMPERATURE = 100.0  # far past where text is noise (the exercise sweeps to 2); bounds 1/T's precision
 # The largest network params.yaml or a checkpoint may declare: far beyond what trains on a CPU, small
 # enough that a typo or a crafted checkpoint is refused before anything is allocated.
-MODEL_LIMITS = {"vocab_size": 65_536, "maxlen": 65_536, "embed_dim": 8192, "hidden_size": 8192,
+MODEL_LIMITS = {"vocab_size": MAX_VOCAB, "maxlen": 65_536, "embed_dim": 8192, "hidden_size": 8192,
                 "num_layers": 32}
 
 
@@ -53,13 +61,6 @@ def _sha256(v: str) -> str:
     return v
 
 
-def _distinct(ts: list[float]) -> list[float]:
-    """Distinct as printed (`T{t:g}` names a result) and as numbers (0.0 and -0.0 are one)."""
-    if len({f"{abs(t):g}" for t in ts}) != len(ts) or any(t < 0 for t in ts):
-        raise ValueError("repeated or negative")
-    return ts
-
-
 def _gutenberg_url(v: str) -> str:
     if "{id}" not in v or not v.startswith(("http://", "https://")):
         raise ValueError("not a template")
@@ -77,17 +78,6 @@ def _val_check(v: Any) -> float | int:
 
 Text = Annotated[str, AfterValidator(_text)]
 Sha256 = Annotated[str, AfterValidator(_sha256)]
-Temperature = Annotated[float, Field(ge=0, le=MAX_TEMPERATURE)]
-Temperatures = Annotated[
-    list[Temperature], Field(min_length=1), AfterValidator(_distinct),
-    Accepts(f"a non-empty list of numbers from 0 (greedy) to {MAX_TEMPERATURE:g} that differ in their first 6"
-            " digits"),
-]
-TopK = Annotated[int, Field(ge=0, le=MODEL_LIMITS["vocab_size"])]
-TopP = Annotated[float, Field(gt=0, le=1)]
-Length = Annotated[int, Field(ge=1, le=10**6)]
-Count = Annotated[int, Field(ge=1, le=10**4)]
-Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 
 
@@ -96,34 +86,6 @@ class Section(BaseModel):
     except where a number is asked for), no NaN or infinity."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
-
-
-def check_output(chars: int, remedy: str) -> None:
-    if chars > MAX_SAMPLE_CHARS:
-        raise CharlmError(f"count x length x temperatures is {chars:,} characters, over {MAX_SAMPLE_CHARS:,}:"
-                          f" lower {remedy}")
-
-
-class Controls(BaseModel):
-    """How texts are drawn, wherever they are asked for (the sample stage, `charlm generate`, `charlm
-    explore`, the notebook): `count` texts of `length` characters per temperature, each character drawn
-    from the tempered softmax restricted to the top_k likeliest (0: all) and to the fewest whose
-    probabilities reach top_p (1: all), from random streams seeded by `seed`. One set of bounds."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    temperatures: Annotated[list[Temperature], Field(min_length=1), Accepts(
-        f"a non-empty list of numbers from 0 (greedy) to {MAX_TEMPERATURE:g}")]
-    top_k: TopK = 0
-    top_p: TopP = 1.0
-    length: Length = 500
-    count: Count = 1
-    seed: Seed = 0
-
-    @model_validator(mode="after")
-    def _bounded_output(self) -> Controls:
-        check_output(self.count * self.length * len(self.temperatures), "count or length")
-        return self
 
 
 class CorpusParams(Section):

@@ -20,7 +20,7 @@ import torch
 
 from charlm.model.checkpoint import TrainedModel
 from charlm.model.compiled import Stepper
-from charlm.params.schema import Controls
+from charlm.params.controls import Controls
 from charlm.text.splits import decode
 
 CHUNK = 64  # characters per compiled call: small enough to show them as they come
