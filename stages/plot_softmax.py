@@ -1,8 +1,8 @@
 """Stage plot_softmax: what the temperature does to a softmax, on random and on real logits.
 
     seed -> 10 random logits -> tempered_softmax at each of plot.temperatures -> plots/softmax_random.png
-    models/best.ckpt + prompt -> next-character logits -> the same curves over the likeliest characters
-    -> plots/softmax_model.png
+    models/best.ckpt + prompt -> next-character logits -> the same curves, the softmax over every
+    character, drawn for the likeliest ones -> plots/softmax_model.png
 """
 
 from pathlib import Path
@@ -30,14 +30,14 @@ def main() -> None:
     prompt = cfg.prompt or default_prompt(load_text(DATA, "val", PROMPT_SEARCH), model.hparams.maxlen)
     codes = encode_prompt(prompt, model.vocab, remedy="remove them from plot.prompt")
     logits = Stepper(model, batch=1).read(codes[None].numpy())[0]
-    top = logits.argsort()[::-1][:TOP_K]  # the likeliest characters, in order
     noise = random_logits(seed)
 
     with atomic_path(RANDOM_PNG) as random_png, atomic_path(MODEL_PNG) as model_png:  # both or neither
         plot_curves(noise, [str(i) for i in range(len(noise))], cfg.temperatures,
                     f"Tempered softmax of {len(noise)} random logits", random_png)
-        plot_curves(logits[top], [char_label(model.vocab[i]) for i in top], cfg.temperatures,
-                    f"Next character after {prompt[-30:]!r} (top {len(top)})", model_png)
+        title = f"Next character after {prompt[-30:]!r} (the {TOP_K} likeliest of {len(logits)})"
+        labels = [char_label(c) for c in model.vocab]
+        plot_curves(logits, labels, cfg.temperatures, title, model_png, top=TOP_K)
     print(f"plot_softmax: wrote {RANDOM_PNG} and {MODEL_PNG}")
 
 

@@ -51,15 +51,27 @@ def random_logits(seed: int, n: int = 10) -> torch.Tensor:
     return logits.sort(descending=True).values
 
 
-def plot_curves(logits: torch.Tensor | Sequence[float], labels: Sequence[str], temperatures: Sequence[float],
-                title: str, path: Path) -> None:
-    """One line per temperature: the probability it gives to each outcome, outcomes on the x axis."""
-    fig = Figure(figsize=(max(7, 0.45 * len(labels)), 4.5))
+def curve_figure(logits: torch.Tensor | Sequence[float], labels: Sequence[str], temperatures: Sequence[float],
+                 title: str, top: int | None = None) -> Figure:
+    """One line per temperature: the probability it gives to each outcome, outcomes on the x axis,
+    likeliest first. With `top`, only the `top` likeliest outcomes are drawn, but their probabilities
+    are those of the softmax over all the outcomes: the others are left out of the picture, not out of
+    the sum."""
+    logits = torch.as_tensor(logits)
+    shown = logits.argsort(descending=True, stable=True)[:top].tolist()
+    fig = Figure(figsize=(max(7, 0.45 * len(shown)), 4.5))
     ax = fig.subplots()
     for t in sorted(temperatures):
-        ax.plot(range(len(labels)), tempered_softmax(logits, t).numpy(), "o-", ms=3.5, label=f"T = {t:g}")
-    ax.set_xticks(range(len(labels)), [plain(label) for label in labels])
+        probabilities = tempered_softmax(logits, t)[shown].numpy()  # of all the outcomes
+        ax.plot(range(len(shown)), probabilities, "o-", ms=3.5, label=f"T = {t:g}")
+    ax.set_xticks(range(len(shown)), [plain(labels[i]) for i in shown])
     ax.set(xlabel="outcome (sorted by logit)", ylabel="probability", ylim=(0, 1.02), title=plain(title))
     ax.legend(title="temperature")
     ax.grid(alpha=0.3)
-    save_figure(fig, path)
+    return fig
+
+
+def plot_curves(logits: torch.Tensor | Sequence[float], labels: Sequence[str], temperatures: Sequence[float],
+                title: str, path: Path, top: int | None = None) -> None:
+    """`curve_figure` saved as a PNG at `path`."""
+    save_figure(curve_figure(logits, labels, temperatures, title, top), path)

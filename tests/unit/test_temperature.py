@@ -80,3 +80,19 @@ def test_dollar_signs_are_plotted_as_written(tmp_path, text):
     plot_curves(LOGITS, [text, "$", "b", "c", "d"], [0.5, 1.0], f"Next character after {text!r}",
                 tmp_path / "p.png")
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_drawn_curves_are_the_softmax_over_every_outcome():
+    """Drawing the 3 likeliest of 8 outcomes must not renormalise over those 3: the others keep their
+    share, most at a high temperature."""
+    import numpy as np
+
+    from charlm.sample.temperature import curve_figure
+
+    logits = torch.tensor([0.5, 3.0, -1.0, 2.0, 0.0, 1.0, -2.0, 2.5])
+    fig = curve_figure(logits, list("abcdefgh"), [0.5, 1.0, 4.0], "title", top=3)
+    lines = fig.axes[0].get_lines()
+    for line, t in zip(lines, [0.5, 1.0, 4.0], strict=True):
+        assert np.allclose(line.get_ydata(), tempered_softmax(logits, t)[[1, 7, 3]].numpy())
+    assert [label.get_text() for label in fig.axes[0].get_xticklabels()] == ["b", "h", "d"]
+    assert lines[-1].get_ydata().sum() < 0.6  # at T = 4 the five left out hold the rest
