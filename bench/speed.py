@@ -103,7 +103,7 @@ def val_loss(model: LitCharRNN, data: Path) -> float:
     """The train stage's validation loss (same loader, same Lightning validation step)."""
     with quiet_lightning():
         trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False)
-        return trainer.validate(model, block_batches(data, "val", 40), verbose=False)[0]["val_loss"]
+        return trainer.validate(model, block_batches(data, "val"), verbose=False)[0]["val_loss"]
 
 
 def bench_objectives(data: Path, vocab: int, seconds: float) -> dict[str, float]:

@@ -19,6 +19,9 @@ from torch.utils.data import Dataset
 from charlm.errors import CharlmError
 
 CHUNK = 1 << 20  # characters read or decoded at a time: a split may be larger than memory
+# val_loss and test_loss score a text in back-to-back blocks of the exercise's 40 characters whatever
+# model.maxlen is: a model with longer windows gets no more context there, so runs compare
+SCORE_BLOCK = 40
 
 
 def decode(codes: np.ndarray | torch.Tensor | Sequence[int], idx2char: Sequence[str]) -> str:

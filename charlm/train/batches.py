@@ -1,7 +1,8 @@
 """The batches training and validation read, in one process or in each of several (Lightning DDP).
 
     windows of the train split -> shuffled batches (carry_state 0) or streams of back-to-back windows
-    windows of the val split   -> back-to-back, every position scored, each window in one process only
+    blocks of the val split    -> back-to-back, 40 characters each, every position scored,
+                                  each block in one process only
 
 Lightning's DistributedSampler would wrap these samplers badly (they yield whole batches), so the
 trainer runs with `use_distributed_sampler=False` and the samplers shard by themselves: process r of
@@ -24,7 +25,7 @@ from torch.utils.data import DataLoader, Sampler
 
 from charlm.errors import CharlmError
 from charlm.params.schema import ModelParams, TrainParams
-from charlm.text.splits import CharDataset
+from charlm.text.splits import SCORE_BLOCK, CharDataset
 
 EVAL_BATCH = 1024
 
@@ -97,10 +98,11 @@ def loader(dataset: CharDataset, sampler: Sampler) -> DataLoader:
     return DataLoader(dataset, sampler=sampler, batch_size=None)
 
 
-def block_batches(data_dir: Path | str, split: str, maxlen: int, rank: int = 0, world: int = 1) -> DataLoader:
-    """A split (val or test) in back-to-back windows of `maxlen`, every position scored, so each
-    character is predicted once from 1 to `maxlen` characters of context (nanoGPT's definition)."""
-    dataset = CharDataset(data_dir, maxlen, maxlen, split=split, objective="every")
+def block_batches(data_dir: Path | str, split: str, rank: int = 0, world: int = 1) -> DataLoader:
+    """A split (val or test) in back-to-back blocks of SCORE_BLOCK characters, every position scored, so
+    each character is predicted once from 1 to SCORE_BLOCK characters of context (nanoGPT's definition),
+    the same blocks for every model."""
+    dataset = CharDataset(data_dir, SCORE_BLOCK, SCORE_BLOCK, split=split, objective="every")
     return loader(dataset, DealtBatches(len(dataset), EVAL_BATCH, rank, world))
 
 
@@ -135,4 +137,4 @@ class CharDataModule(L.LightningDataModule):
 
     def val_dataloader(self) -> DataLoader:
         rank = self.trainer.global_rank
-        return block_batches(self.data_dir, "val", self.maxlen, rank, self.trainer.world_size)
+        return block_batches(self.data_dir, "val", rank, self.trainer.world_size)

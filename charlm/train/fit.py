@@ -12,8 +12,8 @@ losses are reduced across processes, and only the first process (`trainer.is_glo
 the run folder, prints, and returns the metrics.
 
 The validation loss is the mean cross-entropy (nats per character) over the whole validation text
-cut into back-to-back windows of `maxlen` characters, every position predicted, so it depends
-neither on `train.step`, the batch size nor `train.objective`: all runs compare directly.
+cut into back-to-back blocks of 40 characters (SCORE_BLOCK), every position predicted, so it depends
+neither on `model.maxlen`, `train.step`, the batch size nor `train.objective`: all runs compare directly.
 `val_loss_stateful` reads the validation text once, carrying the LSTM's state, so each character is
 predicted from all the text before it; a sequential pass, so it is computed once, for the best model.
 """
@@ -42,7 +42,7 @@ from charlm.model.lstm import LitCharRNN
 from charlm.model.network import parameter_count
 from charlm.params.schema import ModelParams, TrainParams
 from charlm.sample.prompt import PROMPT_SEARCH, default_prompt, encode_prompt
-from charlm.text.splits import highest_code, load_split, load_text, load_vocab, n_windows
+from charlm.text.splits import SCORE_BLOCK, highest_code, load_split, load_text, load_vocab, n_windows
 from charlm.train.batches import CharDataModule, block_batches
 from charlm.train.callbacks import (
     DecayTrigger,
@@ -61,8 +61,9 @@ BYTES_PER_PARAMETER = 16  # fp32 weights, their gradients and AdamW's two moment
 
 
 def check_data(data_dir: Path, maxlen: int) -> int:
-    """Refuse missing data, codes outside the vocabulary, or splits too short for one window (maxlen
-    inputs and a target); the validation split's length."""
+    """Refuse missing data, codes outside the vocabulary, a training split too short for one window
+    (maxlen inputs and a target) or a validation or test split too short for one scored block; the
+    validation split's length."""
     vocab = load_vocab(data_dir)
     lengths = {}
     for name, split in (("training", "train"), ("validation", "val"), ("test", "test")):
@@ -70,10 +71,14 @@ def check_data(data_dir: Path, maxlen: int) -> int:
         if (highest := highest_code(data_dir, split)) >= len(vocab):
             raise CharlmError(f"the {name} split has character codes up to {highest} but the vocabulary"
                               f" has {len(vocab)} characters: rerun the prepare stage (dvc repro -f prepare)")
+    if (n := lengths.pop("training")) < maxlen + 1:
+        raise CharlmError(f"the training split has {n:,} characters; model.maxlen={maxlen} needs at least"
+                          f" {maxlen + 1:,} (a window and its target): lower model.maxlen or use a longer"
+                          " corpus")
     for name, n in lengths.items():
-        if n < maxlen + 1:
-            raise CharlmError(f"the {name} split has {n:,} characters; model.maxlen={maxlen} needs at least"
-                              f" {maxlen + 1:,} (a window and its target): lower model.maxlen or use a longer"
+        if n < SCORE_BLOCK + 1:
+            raise CharlmError(f"the {name} split has {n:,} characters; scoring needs at least"
+                              f" {SCORE_BLOCK + 1} (a block of {SCORE_BLOCK} and its target): use a longer"
                               " corpus")
     return lengths["validation"]
 
@@ -185,12 +190,12 @@ def fit(model_cfg: ModelParams, train_cfg: TrainParams, seed: int, data_dir: Pat
 
 
 @torch.inference_mode()
-def block_loss(model: LitCharRNN, data_dir: Path, split: str, maxlen: int) -> float:
-    """Mean cross-entropy over a split in back-to-back windows of `maxlen` (val_loss's definition)."""
+def block_loss(model: LitCharRNN, data_dir: Path, split: str) -> float:
+    """Mean cross-entropy over a split in back-to-back blocks of SCORE_BLOCK (val_loss's definition)."""
     model.eval()
     total = 0.0
     count = 0
-    for x, y in block_batches(data_dir, split, maxlen):
+    for x, y in block_batches(data_dir, split):
         total += F.cross_entropy(model.every_logits(x).flatten(0, 1), y.flatten(), reduction="sum").item()
         count += y.numel()
     return total / count
@@ -207,12 +212,11 @@ def run_metrics(trainer: L.Trainer, parts: Callbacks, data: CharDataModule, val_
     """metrics/train.json: the best validation, the stateful loss of the best model, how the run ended,
     and how it ran (processes, speed; `started`: perf_counter at the start of the fit)."""
     history = parts.history
-    maxlen = data.maxlen
     schedule = parts.trigger.schedule if parts.trigger else None
     top = min(history.validations, key=lambda v: v["val_loss"])
     best_model = LitCharRNN.load_from_checkpoint(parts.best.best_model_path, weights_only=True)
     seconds = max(history.clock.seconds, 1e-9)
-    test_loss = block_loss(best_model, data.data_dir, "test", maxlen)  # the first time the test text is read
+    test_loss = block_loss(best_model, data.data_dir, "test")  # the first time the test text is read
     return {
         "test_loss": round(test_loss, 4),
         "test_loss_stateful": round(best_model.stateful_loss(load_split(data.data_dir, "test")), 4),
@@ -237,7 +241,7 @@ def run_metrics(trainer: L.Trainer, parts: Callbacks, data: CharDataModule, val_
         "train_windows": len(data.train_set),
         "train_batches_per_epoch": trainer.num_training_batches,  # per process
         "windows_by_process": history.by_process,
-        "val_predictions": n_windows(val_chars, maxlen, maxlen) * maxlen,
+        "val_predictions": n_windows(val_chars, SCORE_BLOCK, SCORE_BLOCK) * SCORE_BLOCK,
         "train_seconds": round(history.clock.seconds, 1),
         "wall_seconds": round(time.perf_counter() - started, 1),
         "windows_per_second": round(sum(history.by_process) / seconds),

@@ -39,7 +39,7 @@ def test_two_processes_train_on_half_the_windows_each(tmp_path: Path):
     model = LitCharRNN.load_from_checkpoint(repo / "models/best.ckpt", weights_only=True).eval()
     with torch.no_grad():
         scored = [(model.loss(x, y).item() * y.numel(), y.numel())
-                  for x, y in block_batches(repo / "data/prepared", "val", 16)]
+                  for x, y in block_batches(repo / "data/prepared", "val")]
     assert sum(n for _, n in scored) == metrics["val_predictions"]
     assert metrics["val_loss"] == pytest.approx(sum(s for s, _ in scored) / metrics["val_predictions"],
                                                 abs=1e-4)

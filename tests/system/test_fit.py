@@ -74,7 +74,7 @@ def test_bf16_training_validates_in_fp32(prepared_dir, tmp_path):
     assert metrics["precision"] == "bf16-mixed"
     model = LitCharRNN.load_from_checkpoint(best, weights_only=True).eval()
     with torch.inference_mode():
-        losses = [(model.loss(x, y).item(), y.numel()) for x, y in block_batches(prepared_dir, "val", 16)]
+        losses = [(model.loss(x, y).item(), y.numel()) for x, y in block_batches(prepared_dir, "val")]
     fp32 = sum(loss * n for loss, n in losses) / sum(n for _, n in losses)
     assert metrics["val_loss"] == pytest.approx(fp32, abs=1e-4)  # validated in fp32, not bf16
 
@@ -140,3 +140,18 @@ def test_the_test_loss_is_the_best_model_on_the_test_text(prepared_dir, tmp_path
     assert metrics["test_loss"] == pytest.approx(direct, abs=1e-4)
     assert metrics["test_loss_stateful"] == round(model.stateful_loss(load_split(prepared_dir, "test")), 4)
     assert metrics["test_bpc"] == pytest.approx(metrics["test_loss"] / math.log(2), abs=2e-4)
+
+
+def test_val_and_test_loss_score_the_same_blocks_whatever_maxlen(prepared_dir, tmp_path):
+    """Models with different windows are scored on the same 40-character blocks: neither gets more context."""
+    scored = {}
+    for maxlen in (8, 24):
+        best, metrics = fit(tiny("model", maxlen=maxlen), tiny("train"), 1, prepared_dir,
+                            RunDir(tmp_path / f"run{maxlen}"), progress=False)
+        model = LitCharRNN.load_from_checkpoint(best, weights_only=True).eval()
+        blocks = CharDataset(prepared_dir, 40, 40, split="test", objective="every")
+        x, y = blocks[torch.arange(len(blocks))]
+        with torch.inference_mode():
+            assert metrics["test_loss"] == pytest.approx(model.loss(x, y).item(), abs=1e-4)
+        scored[maxlen] = metrics["val_predictions"]
+    assert scored[8] == scored[24] == len(CharDataset(prepared_dir, 40, 40, split="val")) * 40

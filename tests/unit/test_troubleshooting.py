@@ -299,7 +299,13 @@ def corpus_changed_while_read(s: Scene) -> str:
 
 def split_shorter_than_a_window(s: Scene) -> str:
     data = s.prepared()
-    return raised(lambda: check_data(data, maxlen=len(load_split(data, "val"))))
+    return raised(lambda: check_data(data, maxlen=len(load_split(data, "train"))))
+
+
+def split_shorter_than_a_block(s: Scene) -> str:
+    prepare(put("data/raw/corpus.txt", "To be, or not to be, that is the question.\n" * 8),
+            Path("data/prepared"), 0.05, 0.1)
+    return raised(lambda: check_data(Path("data/prepared"), maxlen=4))
 
 
 def codes_beyond_the_vocabulary(s: Scene) -> str:
@@ -517,8 +523,10 @@ TRIGGERS: dict[str, Trigger] = {
     "the corpus has N characters; with val_fraction=F and test_fraction=G it needs at least M (two characters"
     " in each split)":
         lambda s: raised(lambda: prepare(put("data/raw/corpus.txt", "too short\n"), Path("out"), 0.05, 0.1)),
-    "the validation split has N characters; model.maxlen=L needs at least L+1 (a window and its target):"
+    "the training split has N characters; model.maxlen=L needs at least L+1 (a window and its target):"
     " lower model.maxlen or use a longer corpus": split_shorter_than_a_window,
+    "the validation split has N characters; scoring needs at least 41 (a block of 40 and its target): use a"
+    " longer corpus": split_shorter_than_a_block,
     "data/prepared/vocab.json not found: run the prepare stage first (dvc repro prepare)":
         lambda s: raised(lambda: load_vocab(Path("data/prepared"))),
     "train.npy": lambda s: raised(lambda: load_split(Path("data/prepared"), "train")),
