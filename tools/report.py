@@ -25,7 +25,7 @@ LOSS_TSV = "dvclive/plots/metrics/val/loss.tsv"
 WORDS_CSV = "plots/recognisable_words.csv"
 META = ["Experiment", "rev", "typ", "Created", "parent", "State", "Executor", "name"]
 METRICS = ["test_loss", "test_loss_stateful", "val_loss", "val_loss_stateful", "val_bpc", "val_acc", "epochs",
-           "stopped_by", "train_seconds", "windows_per_second", "unrecognisable_from"]
+           "stopped_by", "train_seconds", "windows_per_second", "unrecognisable_at"]
 
 
 def experiments(repo: str = ".") -> pd.DataFrame:

@@ -242,13 +242,19 @@ class SampleParams(Section):
     top_p: TopP = key("draw only from the fewest likeliest characters whose probabilities reach top_p (1: all"
                       " of them)")
     length: Length = key("characters per generated text")
-    count: Count = key("texts per temperature, generated together; the word metrics pool them")
+    count: Count = key("texts per temperature, generated together; the word metrics pool them and the"
+                       " crossing's interval resamples them")
     recognisable_threshold: float = key(
         "words count as no longer recognisable below this share found in the training text", gt=0, le=1)
+    min_letters: int = key("words with fewer letters are not scored: short fragments match training words by"
+                           " chance", ge=1, le=20)
+    refine: int = key("temperatures added between the two grid points around the crossing (spaced in log T);"
+                      " 0: none", ge=0, le=20)
 
     @model_validator(mode="after")
     def _bounded_output(self) -> SampleParams:
-        check_output(self.count * self.length * len(self.temperatures), "sample.count or sample.length")
+        check_output(self.count * self.length * (len(self.temperatures) + self.refine),
+                     "sample.count or sample.length")
         return self
 
     def controls(self, seed: int) -> Controls:

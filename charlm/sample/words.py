@@ -3,19 +3,17 @@ no longer recognisable?", answered with the share of generated words that occur 
 
 A word is a run of letters (apostrophes inside allowed); matching ignores case ("King" counts as
 "king"). Only words the model wrote are scored: not one that the prompt began, nor the last one if
-the length limit cut it off. A text without words has no share (None), rather than a share of 0.
+the length limit cut it off, nor one shorter than `min_letters` letters: a random one- or two-letter
+fragment is a training word by chance about half or a sixth of the time, so counting them would
+flatter the noisy text of high temperatures (docs/exercise.md has the numbers). A text without words
+has no share (None), rather than a share of 0.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from pathlib import Path
-
-import pandas as pd
-from matplotlib.figure import Figure
-
-from charlm.files import save_figure
+from dataclasses import dataclass
 
 WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
 
@@ -38,53 +36,50 @@ def known_words(chunks: Iterable[str]) -> set[str]:
     return known
 
 
-def written_words(text: str, prompt: str = "") -> list[str]:
+def written_words(text: str, prompt: str = "", min_letters: int = 1) -> list[str]:
     """The words of `text`, a continuation of `prompt`, that the model wrote whole: lower case, without
-    a word the prompt began or one cut off at the end."""
+    a word the prompt began, one cut off at the end, or one of fewer than `min_letters` letters."""
     full = prompt + text
     found = [m for m in WORD.finditer(full) if m.start() >= len(prompt)]
     if found and (full[-1].isalpha() or full[-1] == "'"):
         found = found[:-1]  # the last word was cut off by the length limit
-    return [m.group().lower() for m in found]
+    return [w for m in found if letters(w := m.group().lower()) >= min_letters]
+
+
+def letters(word: str) -> int:
+    return len(word) - word.count("'")
 
 
 def share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def word_metrics(texts: str | Sequence[str], known: set[str], prompt: str = "") -> dict[str, float | None]:
-    """Share of words found in the training text, and distinct word bigrams / all bigrams, over all
-    texts (each a continuation of `prompt`); None where there is nothing to count."""
-    ws: list[str] = []
-    bigrams: list[tuple[str, str]] = []
-    for text in [texts] if isinstance(texts, str) else texts:
-        w = written_words(text, prompt)
-        ws += w
-        bigrams += zip(w, w[1:], strict=False)
-    return {"words": len(ws), "recognisable_words": share(sum(w in known for w in ws), len(ws)),
+@dataclass(frozen=True)
+class Counts:
+    """What one text's words tell: how many were scored, how many the training text has, its word
+    bigrams (all words, any length: does the text repeat itself?)."""
+
+    words: int
+    found: int
+    bigrams: list[tuple[str, str]]
+
+
+def counts(text: str, known: set[str], prompt: str = "", min_letters: int = 1) -> Counts:
+    scored = written_words(text, prompt, min_letters)
+    every = written_words(text, prompt)
+    return Counts(len(scored), sum(w in known for w in scored), list(zip(every, every[1:], strict=False)))
+
+
+def word_metrics(texts: str | Sequence[str], known: set[str], prompt: str = "",
+                 min_letters: int = 1) -> dict[str, float | None]:
+    """Share of scored words found in the training text, and distinct word bigrams / all bigrams, over
+    all texts (each a continuation of `prompt`); None where there is nothing to count."""
+    each = [counts(t, known, prompt, min_letters) for t in ([texts] if isinstance(texts, str) else texts)]
+    return pooled_metrics(each)
+
+
+def pooled_metrics(each: Sequence[Counts]) -> dict[str, float | None]:
+    words = sum(c.words for c in each)
+    bigrams = [b for c in each for b in c.bigrams]
+    return {"words": words, "recognisable_words": share(sum(c.found for c in each), words),
             "distinct_bigrams": share(len(set(bigrams)), len(bigrams))}
-
-
-def word_table(texts: dict[float, list[str]], known: set[str], prompt: str = "") -> pd.DataFrame:
-    """word_metrics of the texts at each temperature: a row per temperature."""
-    return pd.DataFrame([{"temperature": t, **word_metrics(ts, known, prompt)} for t, ts in texts.items()])
-
-
-def unrecognisable_from(table: pd.DataFrame, threshold: float) -> float | None:
-    """The lowest temperature whose share of recognisable words falls below `threshold` (temperatures
-    that wrote no word do not count)."""
-    below = table[table["recognisable_words"].astype(float) < threshold]
-    return float(below["temperature"].min()) if len(below) else None
-
-
-def plot_recognisable(table: pd.DataFrame, threshold: float, path: Path) -> None:
-    fig = Figure(figsize=(7, 4.5))
-    ax = fig.subplots()
-    ax.plot(table["temperature"], table["recognisable_words"], "o-", label="recognisable words")
-    ax.plot(table["temperature"], table["distinct_bigrams"], "s--", label="distinct word bigrams")
-    ax.axhline(threshold, color="grey", lw=0.8, ls=":", label=f"threshold {threshold:g}")
-    ax.set(xlabel="softmax temperature T", ylabel="share", ylim=(0, 1.05),
-           title="How word-like is the generated text?")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    save_figure(fig, path)

@@ -63,7 +63,10 @@ def test_first_repro_leaves_every_output(repo):
         text = (repo / f"data/samples/T{t}.txt").read_text(encoding="utf-8")
         assert text.startswith(f"# temperature {t:g}") and len(text) > 120
     sample = json.loads((repo / "metrics/sample.json").read_text())
-    assert set(sample["temperature"]) == {f"{t:g}" for t in temps}
+    assert {f"{t:g}" for t in temps} <= set(sample["temperature"])  # and those refined around a crossing
+    assert sample["texts_per_temperature"] == 20 and 0 <= sample["chance_level"] < 0.5
+    assert {"unrecognisable_at", "unrecognisable_at_low", "unrecognisable_at_high", "crossing",
+            "first_grid_point_below"} <= set(sample)
     for png in ("softmax_random", "softmax_model", "recognisable_words"):
         assert (repo / f"plots/{png}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (repo / "plots/recognisable_words.csv").read_text().splitlines()[0].startswith("temperature,")

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
-from charlm.sample.words import known_words, unrecognisable_from, word_metrics, words, written_words
+from charlm.sample.words import known_words, word_metrics, words, written_words
 from charlm.text.splits import load_text, text_chunks
 
 
@@ -43,8 +42,13 @@ def test_only_the_words_the_model_wrote_count():
 def test_a_text_without_words_has_no_share():
     m = word_metrics(["?! 3 ", "..."], {"the"})
     assert m == {"words": 0, "recognisable_words": None, "distinct_bigrams": None}
-    table = pd.DataFrame([{"temperature": 1.0, "recognisable_words": 0.8},
-                          {"temperature": 2.0, "recognisable_words": None},
-                          {"temperature": 3.0, "recognisable_words": 0.3}])
-    assert unrecognisable_from(table, 0.5) == 3.0  # the temperature that wrote no word does not count
-    assert unrecognisable_from(table.iloc[:2], 0.5) is None
+
+
+def test_short_words_are_not_scored_but_still_make_bigrams():
+    """With min_letters 3, 'a', 'ay' and 'o'' are left out of the share (chance matches); an apostrophe is
+    no letter; the word pairs still count every word."""
+    known = set(words("a king is dead"))
+    assert written_words("a king, ay o' the zq o'er ", min_letters=3) == ["king", "the", "o'er"]
+    m = word_metrics("a king is qz ha the end ", known, min_letters=3)
+    assert m["words"] == 3 and m["recognisable_words"] == round(1 / 3, 4)
+    assert m["distinct_bigrams"] == 1.0 and word_metrics("a king is qz ha the end ", known)["words"] == 7
