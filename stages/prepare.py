@@ -1,5 +1,8 @@
 """Stage prepare: data/raw/corpus.txt -> vocabulary, encoded train/val/test splits, character report.
 
+With train.init_from (a checkpoint in data/weights/) the vocabulary also holds that model's characters,
+so the model trained from it keeps a row for each.
+
     -> data/prepared/{vocab.json, train.npy, val.npy, test.npy, preview.txt, char_counts.csv}
     -> metrics/prepare.json, plots/char_frequency.png
 
@@ -12,10 +15,12 @@ from pathlib import Path
 from charlm import params
 from charlm.errors import CharlmError, cli
 from charlm.files import atomic_dir, atomic_path, atomic_write, write_json
+from charlm.model.transplant import starting_point
 from charlm.text.charstats import char_counts, plot_frequency, report
 from charlm.text.prepare import prepare
 
 CORPUS = Path("data/raw/corpus.txt")
+WEIGHTS = Path("data/weights")
 OUT = Path("data/prepared")
 METRICS = Path("metrics/prepare.json")
 FREQ_PNG = Path("plots/char_frequency.png")
@@ -23,7 +28,8 @@ PREVIEW_CHARS = 500
 
 
 def main() -> None:
-    cfg = params.load("prepare")
+    cfg, train = params.load("prepare", "train")
+    extra = starting_point(train.init_from, WEIGHTS).vocab if train.init_from else []
     if not CORPUS.is_file():
         raise CharlmError(f"{CORPUS} not found: run the download stage first (dvc repro download)")
     with open(CORPUS, encoding="utf-8", errors="replace") as f:
@@ -31,7 +37,7 @@ def main() -> None:
 
     # the outputs change together, once all are written: a full disk half-way leaves the old ones
     with atomic_dir(OUT) as out, atomic_path(FREQ_PNG) as png, atomic_path(METRICS) as metrics:
-        prepared = prepare(CORPUS, out, cfg.val_fraction, cfg.test_fraction)
+        prepared = prepare(CORPUS, out, cfg.val_fraction, cfg.test_fraction, extra)
         counts = char_counts(prepared.counts, prepared.idx2char)
         stats = {"characters": sum(prepared.sizes.values()), "vocab_size": len(prepared.idx2char),
                  **{f"{split}_characters": n for split, n in prepared.sizes.items()},

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from charlm import params
 from charlm.errors import cli
 from charlm.files import atomic_path, write_json
+from charlm.model.transplant import starting_point
 from charlm.train.fit import fit
 from charlm.train.rundir import RunDir
 
@@ -28,12 +29,14 @@ RUN = Path("models/run")
 CHECKPOINT = Path("models/best.ckpt")
 LIVE = Path("dvclive")
 METRICS = Path("metrics/train.json")
+WEIGHTS = Path("data/weights")  # train.init_from's checkpoints
 
 
 def main() -> None:
     seed, model_cfg, train_cfg = params.load("seed", "model", "train")
+    init = starting_point(train_cfg.init_from, WEIGHTS) if train_cfg.init_from else None
     run = RunDir(RUN, log_dir=LIVE)
-    result = fit(model_cfg, train_cfg, seed, DATA, run, logger=live)
+    result = fit(model_cfg, train_cfg, seed, DATA, run, logger=live, init=init)
     if result is None:  # another process of a distributed run: the first one writes the outputs
         return
     best, metrics = result

@@ -167,6 +167,9 @@ class TrainParams(Section):
                     " 3)", ge=1, le=10**9)
     lr: float = key("AdamW's learning rate, the peak of the schedule (the exercise's: 0.005)", gt=0, le=100)
     batch_size: int = key("windows per optimiser step (the exercise's: 128)", ge=1, le=2**20)
+    init_from: Text | None = key(
+        "start from this checkpoint's weights (a file in data/weights/, the same embed_dim, hidden_size and"
+        " num_layers): the vocabulary becomes the union of both; null: fresh weights")
     max_epochs: Annotated[int, Field(ge=1, le=10**6)] | None = key(
         "cap on passes over the training windows; null: no cap")
     max_time: Annotated[float, Field(gt=0, le=10**6)] | None = key(

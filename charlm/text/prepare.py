@@ -100,6 +100,13 @@ def count_chars(path: Path) -> tuple[list[str], np.ndarray]:
     return [chr(p) for p in points], counts[points]
 
 
+def with_extra(idx2char: list[str], counts: np.ndarray, extra: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """The sorted vocabulary with `extra` added, and the counts aligned to it."""
+    seen = dict(zip(idx2char, counts.tolist(), strict=True))
+    chars = sorted(set(idx2char) | set(extra))
+    return chars, np.array([seen.get(c, 0) for c in chars], dtype=np.int64)
+
+
 def encoded_chunks(path: Path, idx2char: Sequence[str], cuts: Sequence[int]) -> Iterator[np.ndarray]:
     """Pass 2: the file's character codes, chunk by chunk, with a chunk boundary at each of `cuts`."""
     table = code_table(idx2char)
@@ -134,9 +141,11 @@ def write_npy(path: Path, dtype: np.dtype, length: int, chunks: Iterator[np.ndar
                               " read?")
 
 
-def prepare(corpus: Path, out: Path, val_fraction: float, test_fraction: float) -> Prepared:
-    """vocab.json, train.npy, val.npy and test.npy in `out` for the UTF-8 text file `corpus`."""
-    idx2char, counts = count_chars(corpus)
+def prepare(corpus: Path, out: Path, val_fraction: float, test_fraction: float,
+            extra: Sequence[str] = ()) -> Prepared:
+    """vocab.json, train.npy, val.npy and test.npy in `out` for the UTF-8 text file `corpus`; the
+    vocabulary also holds the `extra` characters (a starting model's), which then count 0."""
+    idx2char, counts = with_extra(*count_chars(corpus), extra)
     sizes = check_split(int(counts.sum()), val_fraction, test_fraction)
     chunks = encoded_chunks(corpus, idx2char, [sizes["train"], sizes["train"] + sizes["val"]])
     dtype = code_table(idx2char).dtype

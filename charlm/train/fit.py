@@ -38,8 +38,10 @@ from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from charlm.errors import CharlmError
+from charlm.model.checkpoint import Checkpoint
 from charlm.model.lstm import LitCharRNN
 from charlm.model.network import parameter_count
+from charlm.model.transplant import check_shape, transplant
 from charlm.params.schema import ModelParams, TrainParams
 from charlm.sample.prompt import PROMPT_SEARCH, default_prompt, encode_prompt
 from charlm.text.splits import SCORE_BLOCK, highest_code, load_split, load_text, load_vocab, n_windows
@@ -147,17 +149,21 @@ def optimisation(cfg: TrainParams) -> dict[str, float]:
 
 def fit(model_cfg: ModelParams, train_cfg: TrainParams, seed: int, data_dir: Path, run: RunDir,
         logger: Callable[[bool], Logger] | None = None, progress: bool = True,
-        clock: Callable[[], float] = time.monotonic) -> tuple[Path, dict[str, Any]] | None:
+        clock: Callable[[], float] = time.monotonic,
+        init: Checkpoint | None = None) -> tuple[Path, dict[str, Any]] | None:
     """Train in `run`, resuming its interrupted run if params and data are unchanged; the best checkpoint's
     path and the run's metrics. In a distributed run only the first process returns them (the others
     return None: one process writes outputs). `logger(resumed)` makes the logger once that is known;
-    `clock` measures the time budget (a test passes one that counts steps)."""
+    `clock` measures the time budget (a test passes one that counts steps); `init` (train.init_from's
+    checkpoint) gives the starting weights."""
     started = time.perf_counter()
     L.seed_everything(seed, workers=True, verbose=False)
     use_threads(train_cfg.threads)
     idx2char = load_vocab(data_dir)
     val_chars = check_data(data_dir, model_cfg.maxlen)
     check_size(model_cfg, len(idx2char))
+    if init is not None:
+        check_shape(init, model_cfg, train_cfg.init_from)
     data = CharDataModule(data_dir, model_cfg, train_cfg, seed)
     schedule = WarmupStableDecay() if train_cfg.schedule == "wsd" else None
     preview = preview_for(train_cfg, data_dir, model_cfg.maxlen, seed, run)
@@ -171,7 +177,9 @@ def fit(model_cfg: ModelParams, train_cfg: TrainParams, seed: int, data_dir: Pat
         trainer.log_every_n_steps = max(1, min(50, batches // 4))  # the lr curve
         model = LitCharRNN(len(idx2char), **model_cfg.model_dump(), **optimisation(train_cfg), vocab=idx2char,
                            lr_schedule=schedule)
-        fp = fingerprint(model_cfg, train_cfg, seed, data_dir)  # every process decides; the first one clears
+        fresh = transplant(model, idx2char, init) if init is not None else []
+        # every process decides; the first one clears
+        fp = fingerprint(model_cfg, train_cfg, seed, data_dir, init)
         first = trainer.is_global_zero
         resume_from = (run.start if first else run.resumable)(fp, model, train_cfg.resume)
         if logger:
@@ -186,7 +194,9 @@ def fit(model_cfg: ModelParams, train_cfg: TrainParams, seed: int, data_dir: Pat
                           " train.max_epochs")
     if not first:
         return None
-    return Path(parts.best.best_model_path), run_metrics(trainer, parts, data, val_chars, started)
+    started_from = {"init_from": train_cfg.init_from, "init_new_characters": len(fresh) if init else None}
+    return Path(parts.best.best_model_path), {**run_metrics(trainer, parts, data, val_chars, started),
+                                              **started_from}
 
 
 @torch.inference_mode()

@@ -21,7 +21,7 @@ from torch import nn
 
 from charlm.errors import CharlmError
 from charlm.files import copy_dir, display_path, write_json
-from charlm.model.checkpoint import read, why_not
+from charlm.model.checkpoint import Checkpoint, read, why_not
 from charlm.params.schema import ModelParams, TrainParams
 
 # caps, speed and what is only shown: an interrupted run may go on with others
@@ -33,9 +33,16 @@ def sha256(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()  # in chunks: a split may be larger than memory
 
 
-def fingerprint(model: ModelParams, train: TrainParams, seed: int, data_dir: Path) -> dict[str, Any]:
-    """What a run depends on: resuming is only safe when all of it is unchanged."""
+def fingerprint(model: ModelParams, train: TrainParams, seed: int, data_dir: Path,
+                init: Checkpoint | None = None) -> dict[str, Any]:
+    """What a run depends on: resuming is only safe when all of it is unchanged (the starting weights
+    too, whatever their file is called)."""
     data = {name: sha256(Path(data_dir) / name) for name in ("vocab.json", "train.npy", "val.npy")}
+    if init is not None:
+        digest = hashlib.sha256()
+        for name, weight in sorted(init.weights.items()):
+            digest.update(name.encode() + weight.numpy().tobytes())
+        data["init_from"] = digest.hexdigest()
     knobs = {k: v for k, v in train.model_dump().items() if k not in NOT_FINGERPRINTED}
     return {"model": model.model_dump(), "train": knobs, "seed": seed, "data": data}
 

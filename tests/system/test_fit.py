@@ -11,12 +11,14 @@ import torch
 from charlm.errors import CharlmError
 from charlm.model.checkpoint import load_checkpoint
 from charlm.model.lstm import LitCharRNN
+from charlm.text.prepare import prepare
 from charlm.text.splits import CharDataset, load_split, load_vocab
 from charlm.train.batches import block_batches
 from charlm.train.fit import check_size, fit
 from charlm.train.rundir import RunDir
 from charlm.train.trainer import cpu_has_bf16
 from tests.helpers.config import tiny
+from tests.helpers.text import make_text
 from tests.helpers.training import train_tiny
 
 
@@ -155,3 +157,27 @@ def test_val_and_test_loss_score_the_same_blocks_whatever_maxlen(prepared_dir, t
             assert metrics["test_loss"] == pytest.approx(model.loss(x, y).item(), abs=1e-4)
         scored[maxlen] = metrics["val_predictions"]
     assert scored[8] == scored[24] == len(CharDataset(prepared_dir, 40, 40, split="val")) * 40
+
+
+def test_a_run_starts_from_another_model_s_weights(prepared_dir, tmp_path):
+    """train.init_from: a new text with a character the first model never saw trains from its weights (a
+    better start than fresh weights), in the union vocabulary; another shape is refused before training."""
+    old = load_checkpoint(train_tiny(prepared_dir, tmp_path / "first", lr=0.03, max_epochs=4)[0])
+    text = make_text(seed=7).replace("e", "§")  # a character the first model never read, one it did
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(text, encoding="utf-8")
+    data = tmp_path / "second"
+    data.mkdir()
+    prepare(corpus, data, 0.1, 0.1, extra=old.vocab)
+    train = tiny("train", init_from="data/weights/first.ckpt", max_epochs=1, lr=0.03)
+    best, metrics = fit(tiny("model"), train, 1, data, RunDir(tmp_path / "run"), progress=False, init=old)
+    new = set(text) - set(old.vocab)
+    assert "§" in new and metrics["init_new_characters"] == len(new)
+    assert metrics["init_from"] == "data/weights/first.ckpt"
+    assert load_checkpoint(best).vocab == sorted(set(old.vocab) | new)
+    _, scratch = fit(tiny("model"), tiny("train", max_epochs=1, lr=0.03), 1, data,
+                     RunDir(tmp_path / "scratch"), progress=False)
+    assert metrics["val_loss"] < scratch["val_loss"] and scratch["init_from"] is None
+    with pytest.raises(CharlmError, match="has hidden_size=16 but params.yaml's model has hidden_size=32"):
+        fit(tiny("model", hidden_size=32), train, 1, data, RunDir(tmp_path / "other"), init=old)
+    assert not (tmp_path / "other").exists()

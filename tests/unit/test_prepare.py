@@ -103,3 +103,15 @@ def test_stage_without_corpus_says_what_to_run(tmp_path):
     write_params(tmp_path, {})
     result = run_stage("prepare", tmp_path)
     assert result.returncode == 1 and "run the download stage first" in result.stderr
+
+
+def test_a_starting_model_s_characters_join_the_vocabulary(tmp_path):
+    """With train.init_from, prepare keeps every character of the starting model (count 0 where the new
+    text lacks it), sorted with the text's own; the text still decodes."""
+    (tmp_path / "corpus.txt").write_text("abba cab\n" * 20, encoding="utf-8")
+    prepared = prepare(tmp_path / "corpus.txt", tmp_path, 0.1, 0.1, extra=["Z", "a", "é"])
+    assert prepared.idx2char == load_vocab(tmp_path) == sorted(set("abc \nZé"))
+    counts = dict(zip(prepared.idx2char, prepared.counts.tolist(), strict=True))
+    assert counts["Z"] == counts["é"] == 0 and counts["a"] == 60
+    text = "".join(decode(load_split(tmp_path, s), prepared.idx2char) for s in ("train", "val", "test"))
+    assert text == "abba cab\n" * 20

@@ -41,6 +41,7 @@ from charlm.files import atomic_write
 from charlm.model.checkpoint import load_checkpoint
 from charlm.model.checkpoint import save as save_checkpoint
 from charlm.model.lstm import LitCharRNN
+from charlm.model.transplant import check_shape, starting_point, transplant
 from charlm.text.prepare import prepare
 from charlm.text.splits import load_split, load_vocab
 from charlm.train.batches import CharDataModule
@@ -527,6 +528,17 @@ TRIGGERS: dict[str, Trigger] = {
     " lower model.maxlen or use a longer corpus": split_shorter_than_a_window,
     "the validation split has N characters; scoring needs at least 41 (a block of 40 and its target): use a"
     " longer corpus": split_shorter_than_a_block,
+    "train.init_from 'PATH': a starting checkpoint must lie in data/weights/, which dvc.yaml watches (e.g. cp"
+    " models/best.ckpt data/weights/shakespeare.ckpt)":
+        lambda s: raised(lambda: starting_point(str(checkpoint()), Path("data/weights"))),
+    "train.init_from PATH not found: copy a trained checkpoint there (e.g. cp models/best.ckpt PATH)":
+        lambda s: raised(lambda: starting_point("data/weights/x.ckpt", Path("data/weights"))),
+    "train.init_from PATH has KEY=N but params.yaml's model has KEY=M: set model.KEY (and the others) to the"
+    " checkpoint's": lambda s: raised(lambda: check_shape(load_checkpoint(checkpoint()),
+                                                          tiny("model", embed_dim=99), "w.ckpt")),
+    "the prepared vocabulary lacks N of the starting model's characters (e.g. ...): rerun the prepare stage"
+    " (dvc repro -f prepare)": lambda s: raised(lambda: transplant(LitCharRNN(1, vocab=["a"]), ["a"],
+                                                                  load_checkpoint(checkpoint(list("abc"))))),
     "data/prepared/vocab.json not found: run the prepare stage first (dvc repro prepare)":
         lambda s: raised(lambda: load_vocab(Path("data/prepared"))),
     "train.npy": lambda s: raised(lambda: load_split(Path("data/prepared"), "train")),

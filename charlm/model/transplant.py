@@ -1,0 +1,66 @@
+"""Start a model from another model's weights: a new book from Shakespeare's LSTM.
+
+The layers must have the same shape (embed_dim, hidden_size, num_layers); the vocabularies may
+differ. The new model's vocabulary is the union of both (the prepare stage adds the starting model's
+characters to the text's, sorted), so
+every character the old model knew keeps its embedding row and its output row, moved to its new
+index, and a character only the new text has starts from the fresh rows the new model was built
+with. Every other weight is copied as it is.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from charlm.errors import CharlmError
+from charlm.model.checkpoint import Checkpoint, load_checkpoint
+
+BY_CHARACTER = ("embed.weight", "head.out.weight", "head.out.bias")  # a row per vocabulary character
+SHAPE = ("embed_dim", "hidden_size", "num_layers")
+
+
+def starting_point(name: str, folder: Path) -> Checkpoint:
+    """The checkpoint `name` (train.init_from), which must be a file inside `folder`, a real folder that
+    dvc.yaml lists as a dependency: a changed starting point reruns what it affects."""
+    real = Path(os.path.realpath(name))
+    if Path(folder).is_symlink() or not real.is_relative_to(os.path.realpath(folder)):
+        raise CharlmError(f"train.init_from {name!r}: a starting checkpoint must lie in {folder}/, which"
+                          f" dvc.yaml watches (e.g. cp models/best.ckpt {folder}/shakespeare.ckpt)")
+    if not real.exists():
+        raise CharlmError(f"train.init_from {name} not found: copy a trained checkpoint there (e.g. cp"
+                          f" models/best.ckpt {name})")
+    return load_checkpoint(real)
+
+
+def check_shape(source: Checkpoint, target: object, name: str) -> None:
+    """Refuse weights of another shape, with the keys to change."""
+    differ = [k for k in SHAPE if getattr(source.hparams, k) != getattr(target, k)]
+    if differ:
+        has = ", ".join(f"{k}={getattr(source.hparams, k)}" for k in differ)
+        asks = ", ".join(f"{k}={getattr(target, k)}" for k in differ)
+        raise CharlmError(f"train.init_from {name} has {has} but params.yaml's model has {asks}: set model."
+                          f"{differ[0]} (and the others) to the checkpoint's")
+
+
+@torch.no_grad()
+def transplant(model: nn.Module, vocab: Sequence[str], source: Checkpoint) -> list[str]:
+    """Copy `source`'s weights into `model` (vocabulary `vocab`, which must hold every character of
+    source's); the characters that start fresh."""
+    index = {c: i for i, c in enumerate(vocab)}
+    missing = [c for c in source.vocab if c not in index]
+    if missing:
+        raise CharlmError(f"the prepared vocabulary lacks {len(missing)} of the starting model's characters"
+                          f" (e.g. {missing[0]!r}): rerun the prepare stage (dvc repro -f prepare)")
+    rows = torch.tensor([index[c] for c in source.vocab])
+    state = model.state_dict()
+    for name, weight in source.weights.items():
+        if name in BY_CHARACTER:
+            state[name][rows] = weight.to(state[name].dtype)
+        else:
+            state[name].copy_(weight)
+    return sorted(set(vocab) - set(source.vocab))
