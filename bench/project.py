@@ -42,13 +42,15 @@ def write_params(dest: Path, overrides: dict[str, Any]) -> None:
 
 def copy_project(dest: Path, overrides: dict[str, Any] | None = None, books: bool = True) -> Path:
     """`dest` with the code a user clones (charlm/ with its compiled cache, stages/, data/books/ unless
-    `books` is false), dvc.yaml and params.yaml with `overrides`."""
+    `books` is false, data/weights/'s README), dvc.yaml and params.yaml with `overrides`."""
     shutil.copytree(ROOT / "charlm", dest / "charlm", dirs_exist_ok=True)  # with numba's cache in __pycache__
     shutil.copytree(ROOT / "stages", dest / "stages", ignore=shutil.ignore_patterns("__pycache__"),
                     dirs_exist_ok=True)
     (dest / "data/books").mkdir(parents=True, exist_ok=True)
     for book in (ROOT / "data/books").iterdir() if books else ():
         shutil.copy(book, dest / "data/books" / book.name)
+    (dest / "data/weights").mkdir(parents=True, exist_ok=True)  # train.init_from: no checkpoints
+    shutil.copy(ROOT / "data/weights/README.md", dest / "data/weights/README.md")
     for name in FILES:
         shutil.copy(ROOT / name, dest / name)
     write_params(dest, overrides or {})
