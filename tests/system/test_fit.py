@@ -135,7 +135,7 @@ def test_the_test_text_is_read_only_once_training_has_ended(prepared_dir, tmp_pa
 def test_the_test_loss_is_the_best_model_on_the_test_text(prepared_dir, tmp_path):
     best, metrics = train_tiny(prepared_dir, tmp_path, objective="every", carry_state=0.5, batch_size=8)
     model = LitCharRNN.load_from_checkpoint(best, weights_only=True).eval()
-    test = CharDataset(prepared_dir, 16, 16, split="test", objective="every")
+    test = CharDataset(prepared_dir, 40, 40, split="test", objective="every")  # SCORE_BLOCK
     with torch.inference_mode():
         x, y = test[list(range(len(test)))]
         direct = torch.nn.functional.cross_entropy(model.every_logits(x).flatten(0, 1), y.flatten()).item()
