@@ -1,11 +1,13 @@
 """What `charlm explore` computes for each of its panels, as plain functions of their inputs.
 
-    Write              prompt + sampling controls -> the text as it grows
-    How sure was it?   each written character coloured by the probability it was drawn with; the
-                       next-character distribution at one position, at T = 1 and at the chosen T
+    Write              prompt + sampling controls (a random seed unless one is given) -> the text as it
+                       grows, its settings, and the record of how it was drawn (charlm.app.drawn)
+    How sure was it?   that record -> each character coloured by the probability it was drawn with; the
+                       distribution at one position, the model's own and the one it was drawn from
     Temperature sweep  one text per temperature with its share of recognisable words
-    Inside the LSTM    a text coloured by one cell's state; the cells that best follow simple properties
-    Training           the run's curves (dvclive/) and the samples it wrote while it trained
+    Inside the LSTM    a text coloured by one cell's state; the cells that follow simple properties,
+                       chosen and measured on different halves of the text (charlm.app.cells)
+    Training           the run's curves (dvclive/) and the samples it wrote while it trained, folded
 
 charlm.app.page lays these out as a Gradio page; tests call them through the page's own API. Bad
 input raises CharlmError with one line saying what to change.
@@ -17,28 +19,31 @@ import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
-from charlm.app.probe import probabilities, rank_cells, read
+from charlm.app.bounds import MAX_LENGTH, MAX_PROMPT, MAX_TEXT, check, check_text, seed_of
+from charlm.app.cells import BASELINE, best_cell, rank_cells
+from charlm.app.drawn import Drawn, written_view
+from charlm.app.probe import drawn_from, probabilities, read
+from charlm.app.views import curves_plot, distribution_plot, folded_samples
 from charlm.errors import CharlmError
-from charlm.labels import char_label, plain
+from charlm.labels import char_label
 from charlm.model.checkpoint import TrainedModel
 from charlm.params import Controls, checked
 from charlm.sample.generate import texts, written
 from charlm.sample.prompt import encode_prompt
-from charlm.sample.temperature import tempered_softmax
 from charlm.sample.words import known_words, word_metrics
 from charlm.text.splits import decode, load_text, text_chunks
 
-MAX_LENGTH = 2000  # characters written per request: one request cannot hold the server for long
-MAX_PROMPT = 2000  # characters of a prompt
+__all__ = ["MAX_LENGTH", "MAX_PROMPT", "MAX_TEXT", "LINE_BREAK", "Explorer", "spans"]
 FIRST_PROMPT = "ROMEO:\n"
-MAX_TEXT = 10_000  # characters of a text the model reads in one request (a cell's view)
-RANK_CHARS = 20_000  # characters of validation text the cell ranking reads
+RANK_CHARS = 20_000  # characters of validation text the cell ranking reads (half chooses, half measures)
+SEEDS = 1_000_000  # a random seed is drawn below this: short enough to type again
 Spans = list[tuple[str, float | None]]  # HighlightedText's value: (text, score in [-1, 1])
 LINE_BREAK = "↵"  # how a coloured text shows "\n": the page sets characters side by side
 
@@ -49,17 +54,9 @@ def spans(text: str, scores: Sequence[float]) -> Spans:
     return [(ch, round(float(s), 4)) for ch, s in zip(shown, scores, strict=True)]
 
 
-def check(name: str, value: float, low: float, high: float) -> None:
-    if not (isinstance(value, (int, float)) and low <= value <= high):
-        raise CharlmError(f"{name} must be from {low:g} to {high:g}, got {str(value)[:20]!r}")
-
-
-def check_text(name: str, value: str, limit: int) -> None:
-    """A text input as the page sends it: a string of at most `limit` characters (the API takes any JSON)."""
-    if not isinstance(value, str):
-        raise CharlmError(f"{name} must be a text, got {type(value).__name__}")
-    if len(value) > limit:
-        raise CharlmError(f"{name} is {len(value):,} characters: at most {limit:,} here")
+def random_seed() -> int:
+    """A fresh seed for a text nobody asked to repeat: Generate twice, two texts."""
+    return int(np.random.default_rng().integers(SEEDS))
 
 
 @dataclass
@@ -87,42 +84,55 @@ class Explorer:
         return encode_prompt(prompt, self.model.vocab, skip=drop_unknown,
                              remedy="remove them, or tick 'drop characters the model does not know'")
 
-    def write(self, prompt: str, temperature: float, top_k: int, top_p: float, length: int, seed: int,
-              drop_unknown: bool) -> Iterator[tuple[str, str]]:
-        """(prompt and text so far, text so far) as the text is generated."""
+    def write(self, prompt: str, temperature: float, top_k: int, top_p: float, length: int,
+              seed: int | str | None, drop_unknown: bool) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(the prompt and the text so far, the prompt marked apart; the settings in words; the record of
+        how it was drawn) as the text is generated. No seed (None, ""): a random one, shown with it."""
         check("length", length, 1, MAX_LENGTH)
+        seed = seed_of(seed)
         controls = checked(Controls, {"temperatures": [temperature], "top_k": top_k, "top_p": top_p,
-                                      "length": length, "seed": seed})
+                                      "length": length, "seed": random_seed() if seed is None else seed})
         codes = self.codes(prompt, drop_unknown)
         shown = decode(codes, self.model.vocab)
         text = ""
         for _, piece in texts(self.model, codes, controls):
             text += piece
-            yield shown + text, text
+            drawn = Drawn(shown, text, controls.temperatures[0], controls.top_k, controls.top_p,
+                          controls.seed)
+            yield written_view(shown, text), drawn.settings(), drawn.json()
 
-    def sure(self, prompt: str, text: str, temperature: float, drop_unknown: bool) -> Spans:
-        """Each character of `text` (written after `prompt`) with 1 - its probability as the score: the
+    def sure(self, drawn: dict[str, Any]) -> Spans:
+        """Each character of a written text with 1 - the probability it was drawn with as the score: the
         redder, the less the model expected it."""
-        return spans(text, 1.0 - self.chosen(prompt, text, temperature, drop_unknown))
+        record = Drawn.read(drawn)
+        return spans(record.text, 1.0 - self.chosen(record))
 
-    def chosen(self, prompt: str, text: str, temperature: float, drop_unknown: bool) -> np.ndarray:
-        """The probability each character of `text` had when it was drawn (tempered_softmax at T)."""
-        checked(Controls, {"temperatures": [temperature]})
-        if not text:
-            raise CharlmError("nothing written yet: generate a text first")
-        codes = self.codes(text, False, "text", MAX_LENGTH)
-        dist = probabilities(self.model, self.codes(prompt, drop_unknown), codes, temperature)
+    def chosen(self, record: Drawn) -> np.ndarray:
+        """The probability each character of the text had in the distribution it was drawn from."""
+        codes = self.codes(record.text, False, "text", MAX_LENGTH)
+        dist = probabilities(self.model, self.codes(record.prompt, False), codes, record.temperature,
+                             record.top_k, record.top_p)
         return dist[np.arange(len(codes)), codes.numpy()]
 
-    def distribution(self, prompt: str, text: str, temperature: float, drop_unknown: bool,
-                     position: int) -> tuple[Figure, pd.DataFrame]:
-        """The next-character distribution before character `position` of `text`, at T = 1 and at T."""
-        check_text("text", text, MAX_LENGTH)
-        check("position", position, 0, max(0, len(text) - 1))
-        text_codes = self.codes(text, False, "text", MAX_LENGTH).tolist()
-        codes = self.codes(prompt, drop_unknown).tolist() + text_codes[: int(position)]
-        logits = torch.from_numpy(read(self.model, codes)[1][-1]).double()
-        return distribution_plot(logits, temperature, self.model.vocab, text[int(position)])
+    def distribution(self, drawn: dict[str, Any], position: int) -> tuple[Figure, pd.DataFrame, str]:
+        """Before character `position` of a written text: the model's distribution at T = 1 and the one
+        the character was drawn from, as bars and a table, and a sentence about the character."""
+        record = Drawn.read(drawn)
+        check("position", position, 0, len(record.text) - 1)
+        position = int(position)
+        text_codes = self.codes(record.text, False, "text", MAX_LENGTH).tolist()
+        codes = self.codes(record.prompt, False).tolist() + text_codes[:position]
+        logits = read(self.model, codes)[1][-1:]
+        at_1 = drawn_from(logits, 1.0)[0]
+        dist = drawn_from(logits, record.temperature, record.top_k, record.top_p)[0]
+        actual = text_codes[position]
+        fig, table = distribution_plot(at_1, dist, record.how(), self.model.vocab, actual)
+        likeliest = int(np.argmax(dist))
+        character = char_label(record.text[position])
+        about = (f"Character {position + 1} of {len(record.text)}, {character!r}: drawn with"
+                 f" p = {dist[actual]:.3f} ({record.how()}); the likeliest was"
+                 f" {char_label(self.model.vocab[likeliest])!r} (p = {dist[likeliest]:.3f}).")
+        return fig, table, about
 
     @functools.cached_property
     def known(self) -> set[str] | None:
@@ -171,53 +181,29 @@ class Explorer:
 
     @functools.cached_property
     def ranking(self) -> pd.DataFrame:
-        """The cells that best follow each property over the validation text: computed once."""
+        """The cells that best follow each property of the validation text: computed once."""
         text = self.default_text(RANK_CHARS)
-        return rank_cells(read(self.model, self.codes(text, False))[0], text, top=3)
+        return rank_cells(read(self.model, self.codes(text, False, "text", RANK_CHARS))[0], text, top=3)
+
+    def about_cell(self, layer: int, cell: int) -> str:
+        """What the ranking says of one cell: the properties it follows, with r and the baseline."""
+        rows = self.ranking[(self.ranking["layer"] == layer) & (self.ranking["cell"] == cell)]
+        found = [f"\"{row.property}\" with r = {row.r:.2f} (the character alone: {row[BASELINE]:.2f})"
+                 for _, row in rows.iterrows()]
+        return f"Layer {layer}, cell {cell}" + (": follows " + "; ".join(found) if found else "") + "."
+
+    def opening_cell(self, text: str) -> tuple[int, int, Spans, pd.DataFrame, str]:
+        """The panel as it opens: the best cell for speakers' names on `text`, the ranking, a sentence."""
+        layer, cell = best_cell(self.ranking)
+        return layer, cell, self.cell(text, layer, cell), self.ranking, self.about_cell(layer, cell)
 
     def training(self) -> tuple[Figure | None, str]:
-        """The run's curves and the samples it wrote at each validation, if its dvclive/ is there."""
+        """The run's curves and the samples it wrote at each validation (HTML, folded), if its dvclive/
+        is there."""
         if self.live is None or not (self.live / "plots/metrics/val/loss.tsv").is_file():
-            return None, "No training curves here: run `make run` (they are in dvclive/ afterwards)."
+            return None, ("<p>No training curves here: run <code>make run</code> (they are in dvclive/"
+                          " afterwards).</p>")
         samples = self.live / "samples.md"
-        text = samples.read_text(encoding="utf-8") if samples.is_file() else "No samples were written."
-        return curves_plot(self.live), text
-
-
-def distribution_plot(logits: torch.Tensor, temperature: float, vocab: Sequence[str],
-                      actual: str, top: int = 12) -> tuple[Figure, pd.DataFrame]:
-    """Bars of the likeliest next characters at T = 1 and at T, and the table of them."""
-    at_1 = tempered_softmax(logits, 1.0)
-    at_t = tempered_softmax(logits, temperature)
-    order = at_1.argsort(descending=True)[:top].tolist()
-    labels = [char_label(vocab[i]) for i in order]
-    fig = Figure(figsize=(7, 3.5))
-    ax = fig.subplots()
-    x = np.arange(len(order))
-    ax.bar(x - 0.2, at_1[order].numpy(), 0.4, label="T = 1")
-    ax.bar(x + 0.2, at_t[order].numpy(), 0.4, label=f"T = {temperature:g}")
-    ax.set_xticks(x, [plain(label) for label in labels])
-    title = plain(f"Before {char_label(actual)!r}: the likeliest next")
-    ax.set(ylabel="probability", ylim=(0, 1), title=title)
-    ax.legend()
-    table = pd.DataFrame({"character": labels, "p at T = 1": at_1[order].numpy().round(4),
-                          f"p at T = {temperature:g}": at_t[order].numpy().round(4)})
-    return fig, table
-
-
-def curves_plot(live: Path) -> Figure:
-    """Loss and learning rate by optimiser step, from DVCLive's TSV files."""
-    fig = Figure(figsize=(9, 3.5))
-    loss_ax, lr_ax = fig.subplots(1, 2)
-    for split in ("train", "val"):
-        path = live / f"plots/metrics/{split}/loss.tsv"
-        if path.is_file():
-            curve = pd.read_csv(path, sep="\t")
-            loss_ax.plot(curve["step"], curve["loss"], "o-" if split == "val" else "-", ms=3, label=split)
-    loss_ax.set(xlabel="step", ylabel="cross-entropy (nats/char)", title="Loss")
-    loss_ax.legend()
-    for path in sorted((live / "plots/metrics").glob("lr-*/weights.tsv")):
-        curve = pd.read_csv(path, sep="\t")
-        lr_ax.plot(curve["step"], curve["weights"])
-    lr_ax.set(xlabel="step", ylabel="learning rate", title="Learning rate")
-    return fig
+        if not samples.is_file():
+            return curves_plot(self.live), "<p>No samples were written.</p>"
+        return curves_plot(self.live), folded_samples(samples.read_text(encoding="utf-8"))

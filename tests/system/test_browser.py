@@ -38,9 +38,10 @@ def test_the_page_writes_colours_and_explains_offline(explorer_page, tmp_path):
         temperature.fill("1.3")
         temperature.press("Enter")
         page.locator("#generate").click()
-        page.wait_for_function("document.querySelector('#text textarea').value.length >= 400 + 7",
+        page.wait_for_function("document.querySelector('#text .generated')?.textContent.length >= 400",
                                timeout=60_000)
-        assert page.locator("#text textarea").input_value().startswith("QUEEN:\n")
+        assert page.locator("#text .prompt").inner_text() == "QUEEN:\n"
+        assert "temperature 1.3" in page.locator("#settings").inner_text()
 
         page.get_by_role("tab", name="How sure was it?").click()
         page.wait_for_selector("#sure .score-token", timeout=30_000)
@@ -52,9 +53,73 @@ def test_the_page_writes_colours_and_explains_offline(explorer_page, tmp_path):
         tokens.nth(10).click()
         page.wait_for_selector("#distribution img", timeout=30_000)
         assert page.locator("#position input").input_value() == "10"
+        assert page.locator("#sure .score-token").nth(10).get_attribute("data-marked") == ""
         ARTEFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=ARTEFACTS / "explore.png", full_page=True)
         browser.close()
     assert console == []
     # nothing fetched from beyond this machine: no CDN, no fonts from the web, no telemetry
     assert hosts == {explorer_page.split("/")[2]}
+
+
+def open_page(p, url: str):
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(url, wait_until="networkidle")
+    return browser, page
+
+
+def generate(page, length: str = "60") -> None:
+    box = page.locator("#length input[type=number]")
+    box.fill(length)
+    box.press("Enter")
+    page.locator("#generate").click()
+    page.wait_for_function(f"document.querySelector('#text .generated')?.textContent.length >= {length}",
+                           timeout=60_000)
+
+
+def about_says(page, text: str) -> None:
+    page.wait_for_function(f"document.querySelector('#about-position')?.textContent.includes({text!r})",
+                           timeout=30_000)
+
+
+def test_every_click_shows_its_character_and_a_new_text_clears_the_view(explorer_page):
+    """The first character, the same one twice, another one: each click answers; a new text clears it."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser, page = open_page(p, explorer_page)
+        generate(page)
+        page.get_by_role("tab", name="How sure was it?").click()
+        page.wait_for_selector("#sure .score-token", timeout=30_000)
+        tokens = page.locator("#sure .score-token")
+        tokens.nth(0).click()
+        about_says(page, "Character 1 of 60")
+        tokens.nth(5).click()
+        about_says(page, "Character 6 of 60")
+        with page.expect_request(lambda r: "queue/join" in r.url, timeout=30_000):
+            tokens.nth(5).click()  # the same character again asks the server again
+        about_says(page, "Character 6 of 60")
+        assert page.locator("#sure .score-token[data-marked]").count() == 1
+        page.get_by_role("tab", name="Write").click()
+        generate(page, "50")
+        page.get_by_role("tab", name="How sure was it?").click()
+        page.wait_for_function("document.querySelectorAll('#sure .score-token').length === 50",
+                               timeout=30_000)
+        assert page.locator("#distribution img").count() == 0  # the old distribution is gone
+        assert page.locator("#sure .score-token[data-marked]").count() == 0
+        assert page.locator("#about-position").inner_text().strip() == ""
+        browser.close()
+
+
+def test_a_typed_value_out_of_range_is_refused_visibly(explorer_page):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser, page = open_page(p, explorer_page)
+        box = page.locator("#temperature input[type=number]")
+        box.fill("7")
+        box.press("Enter")
+        assert box.input_value() == "0.8"
+        assert "7 is refused, it goes from 0 to 5" in page.locator(".refused").first.inner_text()
+        browser.close()

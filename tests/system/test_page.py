@@ -1,5 +1,6 @@
 """`charlm explore` on loopback: each panel through the page's own API (gradio_client), and what the
-page answers to bad input. The browser's view of it: test_explore_browser.py."""
+page answers to bad input. The browser's view of it: test_browser.py;
+the Write and How sure panels: test_writing.py; Inside the LSTM and Training: test_inside.py."""
 
 from __future__ import annotations
 
@@ -9,14 +10,10 @@ import sys
 import urllib.parse
 from pathlib import Path
 
-import numpy as np
 import pytest
-import torch
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from charlm import LitCharRNN, tempered_softmax
-from charlm.app.explorer import LINE_BREAK
 from charlm.text.splits import load_vocab
 
 PROMPT = "KING:\n"
@@ -33,13 +30,24 @@ def run(trained_run: Path) -> Path:
 
 
 def write(client: Client, prompt: str = PROMPT, temperature: float = 0.8, top_k: int = 0, top_p: float = 1.0,
-          length: int = 300, seed: int = 1, drop: bool = False) -> list[tuple[str, str]]:
-    """Every streamed update of the Write panel: (prompt and text so far, text so far); AppError if the
-    page answered with a message."""
-    job = client.submit(prompt, temperature, top_k, top_p, length, seed, drop, api_name="/write")
-    updates = [tuple(update) for update in job]
+          length: int = 300, seed: int | str = 1, drop: bool = False) -> list[tuple[str, str]]:
+    """Every streamed update of the Write panel: (prompt as the model read it + text so far, text so far);
+    AppError if the page answered with a message."""
+    job = client.submit(prompt, temperature, top_k, top_p, length, str(seed), drop, api_name="/write")
+    updates = [(drawn["prompt"] + drawn["text"], drawn["text"]) for _, _, drawn in job]
     job.result()  # raises the page's message, if any
     return updates
+
+
+def drawn(client: Client, **controls) -> dict:
+    """The record of how the last text of `write` was drawn."""
+    job = client.submit(*write_args(**controls), api_name="/write")
+    return job.result()[2]
+
+
+def write_args(prompt: str = PROMPT, temperature: float = 0.8, top_k: int = 0, top_p: float = 1.0,
+               length: int = 300, seed: int | str = 1, drop: bool = False) -> tuple:
+    return prompt, temperature, top_k, top_p, length, str(seed), drop
 
 
 def test_writing_streams_and_repeats_with_its_seed(client):
@@ -56,47 +64,11 @@ def test_top_k_1_is_greedy(client):
     assert write(client, top_k=1, length=100)[-1] == write(client, temperature=0, length=100)[-1]
 
 
-def test_the_colours_are_the_probabilities_the_model_gave(client, run):
-    text = write(client, temperature=0.7, length=120)[-1][1]
-    spans = client.predict(PROMPT, text, 0.7, False, api_name="/sure")
-    assert "".join(s["token"] for s in spans) == text.replace("\n", LINE_BREAK)
-    model = LitCharRNN.load_from_checkpoint(run, weights_only=True).eval()
-    vocab = model.vocab
-    codes = torch.tensor([[vocab.index(c) for c in PROMPT + text]])
-    with torch.no_grad():
-        logits = model.every_logits(codes)[0, len(PROMPT) - 1 : -1]
-    p = tempered_softmax(logits.double(), 0.7)[torch.arange(len(text)), codes[0, len(PROMPT):]].numpy()
-    assert np.allclose([1 - s["class_or_confidence"] for s in spans], p, atol=1e-3)
-
-
-def test_the_distribution_at_a_position_names_the_likeliest(client):
-    text = write(client, length=40)[-1][1]
-    plot, table = client.predict(PROMPT, text, 2.0, False, 5, api_name="/distribution")
-    assert plot["type"] == "matplotlib"
-    rows = table["data"]
-    assert table["headers"] == ["character", "p at T = 1", "p at T = 2"]
-    assert rows[0][1] >= rows[-1][1] and rows[0][2] < rows[0][1]  # T = 2 flattens the likeliest
-
-
 def test_the_sweep_gives_a_text_and_word_shares_per_temperature(client):
     table = client.predict(PROMPT, "0.1, 1, 3", 200, 0, False, api_name="/sweep")
     assert [row[0] for row in table["data"]] == [0.1, 1.0, 3.0]
     assert all(row[1] is None or 0 <= row[1] <= 1 for row in table["data"])  # no words: no share
     assert all(row[3].startswith(PROMPT) and len(row[3]) == len(PROMPT) + 200 for row in table["data"])
-
-
-def test_a_cell_colours_a_text_and_the_ranking_names_cells(client):
-    spans = client.predict("the king", 1, 3, api_name="/cell")
-    assert "".join(s["token"] for s in spans) == "the king"
-    assert all(-1 <= s["class_or_confidence"] <= 1 for s in spans)
-    table = client.predict(api_name="/cells")
-    assert table["headers"] == ["property", "layer", "cell", "r"] and len(table["data"]) >= 3
-
-
-def test_the_training_panel_shows_the_curves_and_the_samples(client):
-    plot, samples = client.predict(api_name="/training")
-    assert plot["type"] == "matplotlib"
-    assert samples.count("## epoch") == 2 and "val_loss" in samples  # one sample per validation
 
 
 @pytest.mark.parametrize("call, message", [
@@ -107,8 +79,8 @@ def test_the_training_panel_shows_the_curves_and_the_samples(client):
     (lambda c: write(c, top_p=0), "Value 0 is less than minimum value 0.05"),
     (lambda c: c.predict(PROMPT, "0.5, hot", 100, 0, False, api_name="/sweep"),
      "temperatures must be numbers"),
-    (lambda c: c.predict(PROMPT, "", 1.0, False, api_name="/sure"), "nothing written yet"),
-    (lambda c: c.predict("x", 99, 0, api_name="/cell"), "Value 99 is greater than maximum value 1"),
+    (lambda c: c.predict(None, api_name="/sure"), "nothing written yet"),
+    (lambda c: c.predict("x", 99, 0, api_name="/cell"), "layer must be from 1 to 1, got '99'"),
 ], ids=["unknown-character", "temperature", "length", "top-p", "sweep", "nothing-written", "layer"])
 def test_bad_input_is_a_message_and_the_next_request_works(client, call, message):
     with pytest.raises(AppError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -144,16 +116,17 @@ def test_a_port_in_use_is_one_line(run, client):
 def test_two_visitors_at_once_both_get_their_text(explorer_page):
     """Two tabs writing at the same time: the queue serves both, each its own text."""
     first, second = Client(explorer_page, verbose=False), Client(explorer_page, verbose=False)
-    jobs = [c.submit(PROMPT, 0.8, 0, 1.0, 600, seed, False, api_name="/write")
+    jobs = [c.submit(*write_args(length=600, seed=seed), api_name="/write")
             for c, seed in ((first, 1), (second, 2))]
-    texts = [job.result()[1] for job in jobs]
+    texts = [job.result()[2]["text"] for job in jobs]
     assert [len(t) for t in texts] == [600, 600] and texts[0] != texts[1]
 
 
 @pytest.mark.parametrize("call, message", [
     (lambda c: write(c, prompt="K" * 2001), "prompt is 2,001 characters: at most 2,000 here"),
     (lambda c: write(c, prompt=None), "prompt must be a text, got NoneType"),
-    (lambda c: c.predict(PROMPT, "x" * 2001, 1.0, False, api_name="/sure"), "text is 2,001 characters"),
+    (lambda c: c.predict({"prompt": PROMPT, "text": "x" * 2001, "temperature": 1.0, "top_k": 0, "top_p": 1.0,
+                          "seed": 0}, api_name="/sure"), "text is 2,001 characters"),
     (lambda c: c.predict("x" * 10_001, 1, 0, api_name="/cell"), "text is 10,001 characters"),
     (lambda c: c.predict(PROMPT, "0.5," * 100, 100, 0, False, api_name="/sweep"), "temperatures is 400"),
 ], ids=["long-prompt", "null-prompt", "long-text", "long-cell-text", "long-temperatures"])

@@ -1,4 +1,5 @@
-"""The explorer's panels as plain functions (the page's API is tested in test_explore.py)."""
+"""The explorer's panels as plain functions (the page's API: test_page.py, test_writing.py,
+test_inside.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from charlm.app.explorer import LINE_BREAK, Explorer, spans
 from charlm.errors import CharlmError
 
 VOCAB = list("\n abcdefghijklmnopqrstuvwxyz:")
+DRAWN = {"prompt": "ab", "text": "cd", "temperature": 1.0, "top_k": 0, "top_p": 1.0, "seed": 0}
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +22,38 @@ def explorer() -> Explorer:
 
 def test_writing_grows_the_text_and_shows_the_prompt_the_model_read(explorer):
     updates = list(explorer.write("ab§c", 0.8, 0, 1.0, 150, 3, True))
-    assert len(updates) == 3 and all(shown == "abc" + text for shown, text in updates)
-    assert len(updates[-1][1]) == 150
+    assert len(updates) == 3 and all(drawn["prompt"] == "abc" for _, _, drawn in updates)
+    view, settings, drawn = updates[-1]
+    assert len(drawn["text"]) == 150 and '<span class="prompt" title="your prompt">abc</span>' in view
+    assert "seed **3**" in settings and "temperature 0.8" in settings
+
+
+def test_no_seed_is_a_random_one_shown_with_the_text(explorer):
+    first, second = ([*explorer.write("ab", 0.8, 0, 1.0, 60, "", False)][-1][2] for _ in range(2))
+    assert first["text"] != second["text"] and first["seed"] != second["seed"]
+    again = [*explorer.write("ab", 0.8, 0, 1.0, 60, str(first["seed"]), False)][-1][2]
+    assert again == first  # the seed shown writes the same text again
+
+
+def test_the_colours_follow_the_distribution_the_text_was_drawn_from(explorer):
+    drawn = [*explorer.write("ab", 1.0, 3, 1.0, 80, 5, False)][-1][2]
+    scores = [score for _, score in explorer.sure(drawn)]
+    as_if_all = [score for _, score in explorer.sure({**drawn, "top_k": 0})]
+    assert all(s <= a for s, a in zip(scores, as_if_all, strict=True)) and scores != as_if_all
+    fig, table, about = explorer.distribution(drawn, 0)
+    assert table["p as drawn"].gt(0).sum() == 3 and about.startswith("Character 1 of 80")
+
+
+def test_the_ranking_reads_the_whole_validation_stretch_and_opens_on_a_cell(prepared_dir):
+    from charlm.text.splits import load_vocab
+
+    vocab = load_vocab(prepared_dir)
+    torch.manual_seed(0)
+    ex = Explorer(LitCharRNN(len(vocab), embed_dim=8, hidden_size=16, vocab=vocab).eval(), data=prepared_dir)
+    layer, cell, coloured, table, about = ex.opening_cell("KING:\nNo.")
+    assert len(coloured) == 9 and set(table.columns) >= {"property", "layer", "cell", "r"}
+    assert about.startswith(f"Layer {layer}, cell {cell}")
+    assert table["r"].map(lambda r: r == round(r, 2)).all()
 
 
 def test_spans_show_line_breaks_and_keep_one_score_per_character():
@@ -29,21 +61,26 @@ def test_spans_show_line_breaks_and_keep_one_score_per_character():
 
 
 def test_a_greedy_text_was_certain_at_t_0(explorer):
-    text = list(explorer.write("ab", 0.0, 0, 1.0, 40, 0, False))[-1][1]
-    assert {score for _, score in explorer.sure("ab", text, 0.0, False)} == {0.0}  # p = 1 everywhere
+    drawn = list(explorer.write("ab", 0.0, 0, 1.0, 40, 0, False))[-1][2]
+    assert {score for _, score in explorer.sure(drawn)} == {0.0}  # p = 1 everywhere
 
 
 def test_without_prepared_data_there_are_no_word_shares_and_no_curves(explorer):
     table = explorer.sweep("ab", "0.5, 1", 60, 0, False)
     assert table["recognisable words"].isna().all() and len(table) == 2
     plot, message = explorer.training()
-    assert plot is None and "run `make run`" in message
+    assert plot is None and "run <code>make run</code>" in message
 
 
 @pytest.mark.parametrize("call, message", [
     (lambda e: list(e.write("ab", 0.8, 0, 1.0, 5000, 0, False)), "length must be from 1 to 2000"),
     (lambda e: e.sweep("ab", "", 60, 0, False), "give 1 to 12 temperatures"),
-    (lambda e: e.distribution("ab", "cd", 1.0, False, 7), "position must be from 0 to 1"),
+    (lambda e: e.distribution({**DRAWN, "text": "cd"}, 7), "position must be from 0 to 1"),
+    (lambda e: e.sure({}), "nothing written yet"),
+    (lambda e: e.sure({"text": "cd"}), "a written text is a record of prompt, text"),
+    (lambda e: e.sure({**DRAWN, "top_p": 0}), "top_p=0 is invalid"),
+    (lambda e: list(e.write("ab", 0.8, 0, 1.0, 50, "x1", False)), "seed must be a whole number"),
+    (lambda e: e.cell("ab", 1, 16), "cell must be from 0 to 15"),
     (lambda e: e.cell("", 1, 0), "give a text to read"),
 ])
 def test_out_of_range_input_is_one_line(explorer, call, message):

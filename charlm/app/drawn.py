@@ -1,0 +1,67 @@
+"""A written text and what it was drawn with: the prompt the model read, the text, its temperature,
+top-k, top-p and seed. The Write panel hands this record to "How sure was it?", which colours the
+text by the distribution each character was actually drawn from, whatever the controls say now.
+
+    Write -> Drawn.json() (a hidden field of the page) -> Drawn.read() -> How sure was it?
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from charlm.app.bounds import MAX_LENGTH, MAX_PROMPT, check_text
+from charlm.errors import CharlmError
+from charlm.params import Controls, checked
+
+FIELDS = ("prompt", "text", "temperature", "top_k", "top_p", "seed")
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """`text`, written after `prompt` with these sampling controls."""
+
+    prompt: str
+    text: str
+    temperature: float
+    top_k: int
+    top_p: float
+    seed: int
+
+    @classmethod
+    def read(cls, value: Any) -> Drawn:
+        """The record as the page (or any API client) sends it back, checked like the controls."""
+        if not value:
+            raise CharlmError("nothing written yet: generate a text first")
+        if not isinstance(value, dict) or set(value) != set(FIELDS):
+            raise CharlmError(f"a written text is a record of {', '.join(FIELDS)}")
+        check_text("prompt", value["prompt"], MAX_PROMPT)
+        check_text("text", value["text"], MAX_LENGTH)
+        if not value["text"]:
+            raise CharlmError("nothing written yet: generate a text first")
+        controls = checked(Controls, {"temperatures": [value["temperature"]], "top_k": value["top_k"],
+                                      "top_p": value["top_p"], "seed": value["seed"]})
+        return cls(value["prompt"], value["text"], controls.temperatures[0], controls.top_k, controls.top_p,
+                   controls.seed)
+
+    def json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def how(self) -> str:
+        """The controls that shaped the distribution, briefly: "T = 0.8, top-k 5"."""
+        return (f"T = {self.temperature:g}" + (f", top-k {self.top_k}" if self.top_k else "")
+                + (f", top-p {self.top_p:g}" if self.top_p < 1 else ""))
+
+    def settings(self) -> str:
+        """The controls in words, as the page shows them under the text."""
+        top_k = f"top-k {self.top_k}" if self.top_k else "top-k off (all characters)"
+        top_p = f"top-p {self.top_p:g}" if self.top_p < 1 else "top-p off (1)"
+        return (f"Written at temperature {self.temperature:g}, {top_k}, {top_p}: {len(self.text)} characters,"
+                f" seed **{self.seed}** (type it in the seed box to write this text again)")
+
+
+def written_view(prompt: str, text: str) -> str:
+    """The prompt and the text as HTML, the prompt marked apart (the page's CSS greys it)."""
+    return (f'<div class="written"><span class="prompt" title="your prompt">{html.escape(prompt)}</span>'
+            f'<span class="generated">{html.escape(text)}</span></div>')

@@ -1,0 +1,112 @@
+"""What every panel of `charlm explore` shares: bad input shown as a message (never a traceback in the
+server's log), a slider that refuses a typed value out of its range, and the page's own CSS and script
+(inline: the page fetches nothing from elsewhere)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import gradio as gr
+
+from charlm.errors import CharlmError
+
+# coloured text reads as text: characters side by side, line breaks as line breaks; the clicked one
+# outlined; the prompt greyed apart from what the model wrote; a refused value in red
+CSS = """
+.coloured .textfield { font-size: 0; line-height: 1.5; }
+.coloured .token-container { display: inline; }
+.coloured .token { display: inline-block; margin: 0 !important; padding: 0 !important;
+                   border-radius: 0 !important; }
+.coloured .token .text { font: 15px/1.5 var(--font-mono); white-space: pre; padding: 0 !important; }
+.coloured .score-token[data-marked] { outline: 2px solid var(--body-text-color); outline-offset: -1px; }
+.written { font: 15px/1.5 var(--font-mono); white-space: pre-wrap; min-height: 12em; padding: 8px; }
+.written .prompt { background: var(--neutral-200); color: var(--neutral-700); border-radius: 3px; }
+.legend { display: flex; align-items: center; gap: 8px; font-size: 14px; }
+.legend .bar { display: inline-block; width: 160px; height: 14px; border: 1px solid var(--neutral-300); }
+.refused { color: #c62828; font-weight: 600; min-height: 1.2em; margin: 0; }
+details.sample pre { white-space: pre-wrap; font-size: 13px; }
+"""
+
+# Runs once when the page loads. A slider's number box would clamp a typed 7 to 5 without a word: the
+# box takes back the value it had and says why. A click on a coloured character outlines it.
+SCRIPT = """
+() => {
+  const BOX = '.bounded input[type=number]';
+  const say = (text) => document.querySelectorAll('.refused').forEach((p) => { p.textContent = text; });
+  const check = (box) => {
+    const value = Number(box.value), low = Number(box.min), high = Number(box.max);
+    if (box.value !== '' && value >= low && value <= high) { box.dataset.kept = box.value; return; }
+    const name = (box.getAttribute('aria-label') || '').replace('number input for ', '');
+    say(`${name}: ${box.value === '' ? 'an empty box' : box.value} is refused, it goes from ${low} to`
+        + ` ${high}; it stays ${box.dataset.kept}.`);
+    box.value = box.dataset.kept;
+    box.dispatchEvent(new Event('input', { bubbles: true }));
+  };
+  document.addEventListener('focusin', (e) => {
+    if (e.target.matches?.(BOX)) { e.target.dataset.kept = e.target.value; say(''); }
+  }, true);
+  document.addEventListener('blur', (e) => { if (e.target.matches?.(BOX)) check(e.target); }, true);
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && e.target.matches?.(BOX)) check(e.target);
+  }, true);
+  document.addEventListener('click', (e) => {
+    const token = e.target.closest?.('.coloured .score-token');
+    if (!token) return;
+    const marked = token.closest('.coloured').querySelectorAll('[data-marked]');
+    marked.forEach((t) => t.removeAttribute('data-marked'));
+    token.setAttribute('data-marked', '');
+  }, true);
+}
+"""
+
+
+def slider(*args: Any, **kwargs: Any) -> gr.Slider:
+    """gr.Slider whose out-of-range value from the API is a message without a traceback in the log
+    (a value typed in the page is refused by SCRIPT before it is sent). Not a subclass: Gradio would
+    write a type stub beside this file for one."""
+    made = gr.Slider(*args, **kwargs)
+    checked = made.preprocess
+
+    def preprocess(payload: float) -> float:
+        try:
+            return checked(payload)
+        except gr.Error as e:
+            raise gr.Error(e.message, print_exception=False) from None
+
+    made.preprocess = preprocess  # type: ignore[method-assign]
+    return made
+
+
+def refused_note() -> gr.HTML:
+    """Where SCRIPT says which typed value it refused."""
+    return gr.HTML('<p class="refused" role="alert"></p>', padding=False)
+
+
+def shown(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A panel function whose bad input becomes a message on the page (gr.Error), not a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any) -> Any:
+        try:
+            result = fn(*args)
+            if isinstance(result, Iterator):
+                yield from result
+            else:
+                yield result
+        except CharlmError as e:
+            raise gr.Error(str(e), print_exception=False) from None
+
+    return wrapper
+
+
+def once(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`shown` for a function that returns once (Gradio treats a generator as streaming)."""
+    streaming = shown(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any) -> Any:
+        return next(iter(streaming(*args)))
+
+    return wrapper
