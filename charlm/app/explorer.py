@@ -4,7 +4,8 @@
                        grows, its settings, and the record of how it was drawn (charlm.app.drawn)
     How sure was it?   that record -> each character coloured by the probability it was drawn with; the
                        distribution at one position, the model's own and the one it was drawn from
-    Temperature sweep  one text per temperature with its share of recognisable words
+    Temperature sweep  the sample stage's answer for one prompt: texts at each temperature, the share of
+                       recognisable words with its band, the crossing with its interval, the chance level
     Inside the LSTM    a text coloured by one cell's state; the cells that follow simple properties,
                        chosen and measured on different halves of the text (charlm.app.cells)
     Training           the run's curves (dvclive/) and the samples it wrote while it trained, folded
@@ -30,6 +31,7 @@ from charlm.app.bounds import MAX_LENGTH, MAX_PROMPT, MAX_TEXT, check, check_tex
 from charlm.app.cells import BASELINE, best_cell, rank_cells
 from charlm.app.drawn import Drawn, written_view
 from charlm.app.probe import drawn_from, probabilities, read
+from charlm.app.sweeping import rows, texts_view
 from charlm.app.views import curves_plot, distribution_plot, folded_samples
 from charlm.errors import CharlmError
 from charlm.labels import char_label
@@ -37,12 +39,15 @@ from charlm.model.checkpoint import TrainedModel
 from charlm.params import Controls, checked
 from charlm.sample.generate import texts, written
 from charlm.sample.prompt import encode_prompt
-from charlm.sample.words import known_words, word_metrics
-from charlm.text.splits import decode, load_text, text_chunks
+from charlm.sample.sweep import Rules, figure, sweep
+from charlm.sample.words import known_words
+from charlm.text.splits import decode, load_split, load_text, text_chunks
 
 __all__ = ["MAX_LENGTH", "MAX_PROMPT", "MAX_TEXT", "LINE_BREAK", "Explorer", "spans"]
 FIRST_PROMPT = "ROMEO:\n"
 RANK_CHARS = 20_000  # characters of validation text the cell ranking reads (half chooses, half measures)
+MAX_SWEEP_TEXTS = 20  # texts per temperature in the sweep: 12 temperatures x 20 x 1,000 characters at most
+MIN_LETTERS, THRESHOLD, REFINE = 3, 0.5, 3  # the sweep's rules: params.yaml's defaults for the sample stage
 SEEDS = 1_000_000  # a random seed is drawn below this: short enough to type again
 Spans = list[tuple[str, float | None]]  # HighlightedText's value: (text, score in [-1, 1])
 LINE_BREAK = "↵"  # how a coloured text shows "\n": the page sets characters side by side
@@ -141,9 +146,17 @@ class Explorer:
             return None
         return known_words(text_chunks(self.data, "train"))
 
-    def sweep(self, prompt: str, temperatures: str, length: int, seed: int,
-              drop_unknown: bool) -> pd.DataFrame:
-        """One text per temperature (written as "0.2, 0.5, 1"), with its share of recognisable words."""
+    @functools.cached_property
+    def frequencies(self) -> np.ndarray | None:
+        """How often each character occurs in the training text: the chance level's letters."""
+        if self.data is None or not (self.data / "train.npy").is_file():
+            return None
+        return np.bincount(load_split(self.data, "train").numpy(), minlength=len(self.model.vocab))
+
+    def sweep(self, prompt: str, temperatures: str, count: int, length: int, seed: int,
+              drop_unknown: bool) -> tuple[str, Figure, pd.DataFrame, str]:
+        """The sample stage's answer for this prompt (temperatures written as "0.2, 0.5, 1"): the sentence,
+        the figure, a row per temperature and the texts."""
         check_text("temperatures", temperatures, 200)
         try:
             ts = [float(t) for t in temperatures.replace(",", " ").split()]
@@ -152,16 +165,16 @@ class Explorer:
                               f" {temperatures!r}") from None
         if not ts or len(ts) > 12:
             raise CharlmError("give 1 to 12 temperatures, separated by commas")
+        check("texts per temperature", count, 1, MAX_SWEEP_TEXTS)
         check("length", length, 1, MAX_LENGTH)
-        controls = checked(Controls, {"temperatures": ts, "length": length, "seed": seed})
+        if self.known is None:
+            raise CharlmError("the sweep needs the training text's words: pass --data with the prepared data")
+        controls = checked(Controls, {"temperatures": ts, "count": count, "length": length, "seed": seed})
         codes = self.codes(prompt, drop_unknown)
+        result = sweep(self.model, codes, controls, Rules(self.known, MIN_LETTERS, THRESHOLD), REFINE,
+                       self.frequencies)
         shown = decode(codes, self.model.vocab)
-        rows = []
-        for t, (text,) in zip(ts, written(self.model, codes, controls), strict=True):
-            metrics = word_metrics(text, self.known, shown) if self.known is not None else {}
-            rows.append({"T": t, "recognisable words": metrics.get("recognisable_words"),
-                         "distinct bigrams": metrics.get("distinct_bigrams"), "text": shown + text})
-        return pd.DataFrame(rows)
+        return result.sentence(), figure(result), rows(result), texts_view(result, shown)
 
     def default_text(self, chars: int = 1500) -> str:
         """A stretch of the validation text (or of a generated one, without prepared data)."""

@@ -18,7 +18,7 @@ from pathlib import Path
 import gradio as gr
 from starlette.middleware import Middleware
 
-from charlm.app.bounds import MAX_LENGTH, MAX_PROMPT
+from charlm.app.bounds import MAX_PROMPT
 from charlm.app.explorer import Explorer
 from charlm.app.guard import LoopbackOnly
 from charlm.app.inside import lstm_tab, training_tab
@@ -29,23 +29,35 @@ from charlm.model.checkpoint import load_checkpoint
 from charlm.text.splits import load_vocab
 
 HOST = "127.0.0.1"
+GRID = "0.2, 0.5, 0.8, 1.0, 1.2, 1.5, 2.0"  # the sample stage's temperatures
 INTRO = ("**charlm explore**: {path}, {vocab} characters, {layers} x {hidden} LSTM. Write with it, see how"
          " sure it was of each character, look inside its cells, and watch how it learnt.")
 
 
 def sweep_tab(ex: Explorer) -> None:
     with gr.Tab("Temperature sweep"):
-        gr.Markdown("One prompt at several temperatures: from which temperature on are words no longer"
-                    " recognisable? (the share of the text's words found in the training text)")
+        gr.Markdown("From which temperature on are words no longer recognisable? Several texts per"
+                    " temperature; the share of their words of 3+ letters that the training text has,"
+                    " with a band from resampling the texts; where it crosses 0.5, with its 90 % interval,"
+                    " and what text from letter frequencies alone scores (the chance level). The sample"
+                    " stage answers the same way.")
         with gr.Row():
             prompt = gr.Textbox(label="prompt", value=ex.first_prompt, max_length=MAX_PROMPT)
-            temperatures = gr.Textbox(label="temperatures", value="0.2, 0.5, 0.8, 1.0, 1.5, 2.0")
-            length = gr.Slider(50, MAX_LENGTH, value=300, step=50, label="characters")
-            seed = gr.Number(0, precision=0, minimum=0, label="seed")
+            temperatures = gr.Textbox(label="temperatures", value=GRID,
+                                      info="points between the two around the crossing are added")
+        with gr.Row():
+            count = gr.Slider(2, 20, value=10, step=1, label="texts per temperature",
+                              info="more texts: a narrower interval, a longer wait")
+            length = gr.Slider(100, 1000, value=500, step=50, label="characters per text")
+            seed = gr.Number(0, precision=0, label="seed", info="the same seed, the same texts")
             drop = gr.Checkbox(False, label="drop unknown characters")
-        go = gr.Button("Sweep")
-        table = gr.Dataframe(label="one text per temperature", wrap=True)
-    go.click(once(ex.sweep), [prompt, temperatures, length, seed, drop], table, api_name="sweep")
+        go = gr.Button("Sweep", variant="primary")
+        sentence = gr.Markdown(elem_id="sweep-answer")
+        figure = gr.Plot(elem_id="sweep-figure", show_label=False)
+        table = gr.Dataframe(label="by temperature", wrap=True)
+        texts = gr.HTML(elem_id="sweep-texts")
+    go.click(once(ex.sweep), [prompt, temperatures, count, length, seed, drop],
+             [sentence, figure, table, texts], api_name="sweep")
 
 
 def app(ex: Explorer, title: str) -> gr.Blocks:

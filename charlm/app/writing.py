@@ -70,14 +70,16 @@ def sure_tab(ex: Explorer, w: dict[str, gr.components.Component]) -> None:
             plot = gr.Plot(label="next-character distribution", show_label=False, elem_id="distribution")
             table = gr.Dataframe(label="likeliest next characters", elem_id="likeliest")
     views = [spans, position, about, plot, table]
-    cleared = w["go"].click(lambda: (None,) * len(views), None, views, api_visibility="private", queue=False)
-    written = cleared.then(shown(ex.write), w["controls"], w["outputs"], api_name="write")
-    written.success(once(ex.sure), w["drawn"], spans, api_name="sure")
 
     def picked(drawn: dict, event: gr.SelectData) -> tuple:
         """A click on a character, the same one again included: its position and its distribution."""
         return event.index, *once(ex.distribution)(drawn, event.index)
 
-    spans.select(picked, w["drawn"], [position, plot, table, about], api_visibility="private")
-    position.submit(once(ex.distribution), [w["drawn"], position], [plot, table, about],
-                    api_name="distribution")
+    selected = spans.select(picked, w["drawn"], [position, plot, table, about], api_visibility="private")
+    submitted = position.submit(once(ex.distribution), [w["drawn"], position], [plot, table, about],
+                                api_name="distribution")
+    # a new text clears the view, and a distribution still on its way for the old text never lands on it
+    cleared = w["go"].click(lambda: (None,) * len(views), None, views, api_visibility="private", queue=False,
+                            cancels=[selected, submitted])
+    written = cleared.then(shown(ex.write), w["controls"], w["outputs"], api_name="write")
+    written.success(once(ex.sure), w["drawn"], spans, api_name="sure")

@@ -123,3 +123,23 @@ def test_a_typed_value_out_of_range_is_refused_visibly(explorer_page):
         assert box.input_value() == "0.8"
         assert "7 is refused, it goes from 0 to 5" in page.locator(".refused").first.inner_text()
         browser.close()
+
+
+def test_the_sweep_draws_its_figure_and_says_where_words_dissolve(explorer_page):
+    """The Temperature sweep as a class sees it: the sentence with the crossing and its interval, the
+    figure, and the texts folded by temperature."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser, page = open_page(p, explorer_page)
+        page.get_by_role("tab", name="Temperature sweep").click()
+        page.get_by_role("button", name="Sweep").click()
+        page.wait_for_function("document.querySelector('#sweep-answer')?.textContent.includes('T ≈')",
+                               timeout=120_000)
+        answer = page.locator("#sweep-answer").inner_text()
+        assert answer.startswith("Words stop being recognisable from T ≈") and "90% interval" in answer
+        page.wait_for_selector("#sweep-figure img", timeout=30_000)
+        assert page.locator("#sweep-texts details").count() >= 7  # the grid, and any refined temperatures
+        ARTEFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=ARTEFACTS / "sweep.png", full_page=True)
+        browser.close()

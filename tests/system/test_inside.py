@@ -32,4 +32,4 @@ def test_a_cell_out_of_range_is_a_message(client):
 def test_the_training_panel_shows_the_curves_and_folded_samples(client):
     plot, samples = client.predict("", api_name="/training")
     assert plot["type"] == "matplotlib"
-    assert samples.count("<details") == 2 and "val_loss" in samples  # one sample per validation
+    assert samples.count("<details") == 6 and "val_loss" in samples  # one sample per validation (6 epochs)

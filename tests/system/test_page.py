@@ -64,11 +64,15 @@ def test_top_k_1_is_greedy(client):
     assert write(client, top_k=1, length=100)[-1] == write(client, temperature=0, length=100)[-1]
 
 
-def test_the_sweep_gives_a_text_and_word_shares_per_temperature(client):
-    table = client.predict(PROMPT, "0.1, 1, 3", 200, 0, False, api_name="/sweep")
-    assert [row[0] for row in table["data"]] == [0.1, 1.0, 3.0]
-    assert all(row[1] is None or 0 <= row[1] <= 1 for row in table["data"])  # no words: no share
-    assert all(row[3].startswith(PROMPT) and len(row[3]) == len(PROMPT) + 200 for row in table["data"])
+def test_the_sweep_answers_as_the_sample_stage_does(client):
+    """Texts per temperature, a row each (the grid and any refined between), the sentence, the texts."""
+    sentence, plot, table, texts = client.predict(PROMPT, "0.1, 1, 3", 4, 200, 0, False, api_name="/sweep")
+    ts = [row[0] for row in table["data"]]
+    assert {0.1, 1.0, 3.0} <= set(ts) and ts == sorted(ts)
+    assert all(row[2] is None or 0 <= row[2] <= 1 for row in table["data"])  # no words: no share
+    assert sentence.startswith(("Words stop being recognisable from T ≈", "No crossing in the grid"))
+    assert texts.count("<details") == len(ts) and texts.count('class="prompt"') == 3 * len(ts)
+    assert plot is not None
 
 
 @pytest.mark.parametrize("call, message", [
@@ -77,7 +81,7 @@ def test_the_sweep_gives_a_text_and_word_shares_per_temperature(client):
     (lambda c: write(c, temperature=9), "Value 9 is greater than maximum value 5"),
     (lambda c: write(c, length=100_000), "Value 100000 is greater than maximum value 2000"),
     (lambda c: write(c, top_p=0), "Value 0 is less than minimum value 0.05"),
-    (lambda c: c.predict(PROMPT, "0.5, hot", 100, 0, False, api_name="/sweep"),
+    (lambda c: c.predict(PROMPT, "0.5, hot", 2, 100, 0, False, api_name="/sweep"),
      "temperatures must be numbers"),
     (lambda c: c.predict(None, api_name="/sure"), "nothing written yet"),
     (lambda c: c.predict("x", 99, 0, api_name="/cell"), "layer must be from 1 to 1, got '99'"),
@@ -128,7 +132,7 @@ def test_two_visitors_at_once_both_get_their_text(explorer_page):
     (lambda c: c.predict({"prompt": PROMPT, "text": "x" * 2001, "temperature": 1.0, "top_k": 0, "top_p": 1.0,
                           "seed": 0}, api_name="/sure"), "text is 2,001 characters"),
     (lambda c: c.predict("x" * 10_001, 1, 0, api_name="/cell"), "text is 10,001 characters"),
-    (lambda c: c.predict(PROMPT, "0.5," * 100, 100, 0, False, api_name="/sweep"), "temperatures is 400"),
+    (lambda c: c.predict(PROMPT, "0.5," * 100, 2, 100, 0, False, api_name="/sweep"), "temperatures is 400"),
 ], ids=["long-prompt", "null-prompt", "long-text", "long-cell-text", "long-temperatures"])
 def test_every_text_is_bounded_on_the_server(client, call, message):
     """Security: the page's length limits hold for a client that ignores them (the API takes any JSON)."""

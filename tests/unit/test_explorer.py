@@ -66,15 +66,16 @@ def test_a_greedy_text_was_certain_at_t_0(explorer):
 
 
 def test_without_prepared_data_there_are_no_word_shares_and_no_curves(explorer):
-    table = explorer.sweep("ab", "0.5, 1", 60, 0, False)
-    assert table["recognisable words"].isna().all() and len(table) == 2
+    with pytest.raises(CharlmError, match="the sweep needs the training text's words: pass --data"):
+        explorer.sweep("ab", "0.5, 1", 2, 60, 0, False)
     plot, message = explorer.training()
     assert plot is None and "run <code>make run</code>" in message
 
 
 @pytest.mark.parametrize("call, message", [
     (lambda e: list(e.write("ab", 0.8, 0, 1.0, 5000, 0, False)), "length must be from 1 to 2000"),
-    (lambda e: e.sweep("ab", "", 60, 0, False), "give 1 to 12 temperatures"),
+    (lambda e: e.sweep("ab", "", 2, 60, 0, False), "give 1 to 12 temperatures"),
+    (lambda e: e.sweep("ab", "1", 21, 60, 0, False), "texts per temperature must be from 1 to 20"),
     (lambda e: e.distribution({**DRAWN, "text": "cd"}, 7), "position must be from 0 to 1"),
     (lambda e: e.sure({}), "nothing written yet"),
     (lambda e: e.sure({"text": "cd"}), "a written text is a record of prompt, text"),
