@@ -20,6 +20,9 @@ from typing import Any
 from bench.gpt import block_loss, sliding_loss, train_gpt
 from bench.project import scratch
 from charlm import params
+from charlm.evaluate.dynamic import one_thread
+from charlm.evaluate.score import block_loss as lstm_block_loss
+from charlm.evaluate.score import trained_model
 from charlm.text.splits import load_split, load_vocab
 from charlm.train.fit import fit
 from charlm.train.rundir import RunDir
@@ -37,7 +40,12 @@ def train_lstm(data: Path, minutes: float, seed: int | None = None, **overrides:
     model_cfg = model_cfg.model_copy(update=sections["model"])
     train_cfg = train_cfg.model_copy(update=sections["train"])
     run = RunDir(scratch("charlm-quality-") / "run")
-    _, metrics = fit(model_cfg, train_cfg, params_seed if seed is None else seed, data, run, progress=False)
+    seed = params_seed if seed is None else seed
+    best, metrics = fit(model_cfg, train_cfg, seed, data, run, progress=False)
+    model = trained_model(best, load_vocab(data))  # scored on the test text as the evaluate stage does
+    with one_thread():
+        metrics["test_loss"] = round(lstm_block_loss(model, data, "test"), 4)
+        metrics["test_loss_stateful"] = round(model.stateful_loss(load_split(data, "test")), 4)
     run.finish()
     print(f"bench: test_loss {metrics['test_loss']}, test_loss_stateful {metrics['test_loss_stateful']},"
           f" val_loss {metrics['val_loss']}, {metrics['epochs']} epochs, {metrics['stopped_by']}", flush=True)

@@ -12,6 +12,7 @@ from charlm.params.schema import (
     MODEL_LIMITS,
     SECTIONS,
     CorpusParams,
+    EvaluateParams,
     ModelParams,
     Params,
     PlotParams,
@@ -21,6 +22,6 @@ from charlm.params.schema import (
     TrainParams,
 )
 
-__all__ = ["MODEL_LIMITS", "PARAMS_FILE", "SECTIONS", "Controls", "CorpusParams", "Loader", "ModelParams",
-           "Params", "PlotParams", "PrepareParams", "SampleParams", "SeedParams", "TrainParams", "accepts",
-           "checked", "load", "read", "section"]
+__all__ = ["MODEL_LIMITS", "PARAMS_FILE", "SECTIONS", "Controls", "CorpusParams", "EvaluateParams", "Loader",
+           "ModelParams", "Params", "PlotParams", "PrepareParams", "SampleParams", "SeedParams",
+           "TrainParams", "accepts", "checked", "load", "read", "section"]

@@ -272,6 +272,33 @@ class PlotParams(Section):
     prompt: str = key("prompt for the model's next-character curve; empty = as in sample", max_length=10_000)
 
 
+def _distinct_rates(v: list[float]) -> list[float]:
+    if len(set(v)) != len(v):
+        raise ValueError("repeated")
+    return v
+
+
+class EvaluateParams(Section):
+    """Stage evaluate: the test text read once, as it is and with dynamic evaluation."""
+
+    rule: Annotated[Literal["sgd", "rms"], Why(
+        "rms scored the default model's validation text 0.03 nats lower than sgd's best learning rate"
+        " (docs/results.md)")] = key(
+        "dynamic evaluation's update: sgd, or rms (each weight's step scaled by its usual gradient, and"
+        " pulled back toward the trained weights)")
+    lrs: Annotated[list[Annotated[float, Field(ge=0, le=100)]], Field(min_length=1, max_length=8),
+                   AfterValidator(_distinct_rates), Accepts(
+        "a list of 1 to 8 different numbers from 0 to 100")] = key(
+        "learning rates tried on the validation text; the best one reads the test text (one: no search; 0:"
+        " no learning)")
+    decay: float = key("rms: the share of its distance back to the trained weights a weight goes at each"
+                       " step (scaled as its step is)", ge=0, le=1)
+    segment: int = key("characters scored, then learnt from, at a time (the LSTM's state carried)", ge=1,
+                       le=10**6)
+    search_chars: int = key("the search reads the last this many characters of the validation text (rms:"
+                            " its gradient statistics too)", ge=1, le=10**12)
+
+
 class SeedParams(Section):
     """The top-level seed, which every stage that draws random numbers reads."""
 
@@ -286,6 +313,7 @@ class Params(SeedParams):
     prepare: PrepareParams
     model: ModelParams
     train: TrainParams
+    evaluate: EvaluateParams
     sample: SampleParams
     plot: PlotParams
 

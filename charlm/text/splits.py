@@ -81,6 +81,28 @@ def highest_code(data_dir: Path | str, split: str) -> int:
     return highest
 
 
+SPLIT_NAMES = {"train": "training", "val": "validation", "test": "test"}  # as messages name them
+
+
+def check_codes(data_dir: Path | str, split: str, vocab_size: int) -> int:
+    """Refuse a split with character codes outside a vocabulary of `vocab_size`; the split's length."""
+    if (highest := highest_code(data_dir, split)) >= vocab_size:
+        raise CharlmError(f"the {SPLIT_NAMES[split]} split has character codes up to {highest} but the"
+                          f" vocabulary has {vocab_size} characters: rerun the prepare stage (dvc repro -f"
+                          " prepare)")
+    return len(load_split(data_dir, split))
+
+
+def check_scored(data_dir: Path | str, split: str, vocab_size: int) -> int:
+    """Refuse a split that cannot be scored (codes outside the vocabulary, shorter than one block of
+    SCORE_BLOCK and its target); the split's length."""
+    if (n := check_codes(data_dir, split, vocab_size)) < SCORE_BLOCK + 1:
+        raise CharlmError(f"the {SPLIT_NAMES[split]} split has {n:,} characters; scoring needs at least"
+                          f" {SCORE_BLOCK + 1} (a block of {SCORE_BLOCK} and its target): use a longer"
+                          " corpus")
+    return n
+
+
 def text_chunks(data_dir: Path | str, split: str) -> Iterator[str]:
     """A split's text, CHUNK characters at a time (each decoded through a temporary UTF-32 copy)."""
     codes = load_split(data_dir, split)

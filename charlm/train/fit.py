@@ -4,8 +4,8 @@
     -> RunDir.start: resume from its last.ckpt if params and data are unchanged
     -> fit: validate every `val_check_interval`; EarlyStopping(val_loss), best and last checkpoints,
        the time cap and the wsd decay (charlm.train.callbacks)
-    -> the best checkpoint and the run's metrics (`run_metrics`): the best validation, and the best
-       model on the test text, read here for the first time
+    -> the best checkpoint and the run's metrics (`run_metrics`): the best validation and how the run
+       went (the test text is the evaluate stage's: training never reads it)
 
 Under DDP every process runs this code: `CharDataModule` gives each its shard of the windows, the
 losses are reduced across processes, and only the first process (`trainer.is_global_zero`) writes
@@ -31,7 +31,6 @@ from typing import Any
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMonitor
 from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
 from lightning.pytorch.loggers import Logger
@@ -44,8 +43,16 @@ from charlm.model.network import parameter_count
 from charlm.model.transplant import check_shape, transplant
 from charlm.params.schema import ModelParams, TrainParams
 from charlm.sample.prompt import PROMPT_SEARCH, default_prompt, encode_prompt
-from charlm.text.splits import SCORE_BLOCK, highest_code, load_split, load_text, load_vocab, n_windows
-from charlm.train.batches import CharDataModule, block_batches
+from charlm.text.splits import (
+    SCORE_BLOCK,
+    check_codes,
+    check_scored,
+    load_split,
+    load_text,
+    load_vocab,
+    n_windows,
+)
+from charlm.train.batches import CharDataModule
 from charlm.train.callbacks import (
     DecayTrigger,
     History,
@@ -64,25 +71,14 @@ BYTES_PER_PARAMETER = 16  # fp32 weights, their gradients and AdamW's two moment
 
 def check_data(data_dir: Path, maxlen: int) -> int:
     """Refuse missing data, codes outside the vocabulary, a training split too short for one window
-    (maxlen inputs and a target) or a validation or test split too short for one scored block; the
-    validation split's length."""
-    vocab = load_vocab(data_dir)
-    lengths = {}
-    for name, split in (("training", "train"), ("validation", "val"), ("test", "test")):
-        lengths[name] = len(load_split(data_dir, split))
-        if (highest := highest_code(data_dir, split)) >= len(vocab):
-            raise CharlmError(f"the {name} split has character codes up to {highest} but the vocabulary"
-                              f" has {len(vocab)} characters: rerun the prepare stage (dvc repro -f prepare)")
-    if (n := lengths.pop("training")) < maxlen + 1:
+    (maxlen inputs and a target) or a validation split too short for one scored block; the validation
+    split's length. The test split is the evaluate stage's alone."""
+    vocab_size = len(load_vocab(data_dir))
+    if (n := check_codes(data_dir, "train", vocab_size)) < maxlen + 1:
         raise CharlmError(f"the training split has {n:,} characters; model.maxlen={maxlen} needs at least"
                           f" {maxlen + 1:,} (a window and its target): lower model.maxlen or use a longer"
                           " corpus")
-    for name, n in lengths.items():
-        if n < SCORE_BLOCK + 1:
-            raise CharlmError(f"the {name} split has {n:,} characters; scoring needs at least"
-                              f" {SCORE_BLOCK + 1} (a block of {SCORE_BLOCK} and its target): use a longer"
-                              " corpus")
-    return lengths["validation"]
+    return check_scored(data_dir, "val", vocab_size)
 
 
 def check_interval(every: float | int, batches: int) -> None:
@@ -199,18 +195,6 @@ def fit(model_cfg: ModelParams, train_cfg: TrainParams, seed: int, data_dir: Pat
                                               **started_from}
 
 
-@torch.inference_mode()
-def block_loss(model: LitCharRNN, data_dir: Path, split: str) -> float:
-    """Mean cross-entropy over a split in back-to-back blocks of SCORE_BLOCK (val_loss's definition)."""
-    model.eval()
-    total = 0.0
-    count = 0
-    for x, y in block_batches(data_dir, split):
-        total += F.cross_entropy(model.every_logits(x).flatten(0, 1), y.flatten(), reduction="sum").item()
-        count += y.numel()
-    return total / count
-
-
 def stopped_by(parts: Callbacks) -> str:
     if parts.early.stopping_reason != EarlyStoppingReason.NOT_STOPPED:
         return "early_stopping"
@@ -219,18 +203,14 @@ def stopped_by(parts: Callbacks) -> str:
 
 def run_metrics(trainer: L.Trainer, parts: Callbacks, data: CharDataModule, val_chars: int,
                 started: float) -> dict[str, Any]:
-    """metrics/train.json: the best validation, the stateful loss of the best model, how the run ended,
-    and how it ran (processes, speed; `started`: perf_counter at the start of the fit)."""
+    """metrics/train.json: the best validation, the stateful validation loss of the best model, how the
+    run ended, and how it ran (processes, speed; `started`: perf_counter at the start of the fit)."""
     history = parts.history
     schedule = parts.trigger.schedule if parts.trigger else None
     top = min(history.validations, key=lambda v: v["val_loss"])
     best_model = LitCharRNN.load_from_checkpoint(parts.best.best_model_path, weights_only=True)
     seconds = max(history.clock.seconds, 1e-9)
-    test_loss = block_loss(best_model, data.data_dir, "test")  # the first time the test text is read
     return {
-        "test_loss": round(test_loss, 4),
-        "test_loss_stateful": round(best_model.stateful_loss(load_split(data.data_dir, "test")), 4),
-        "test_bpc": round(test_loss / math.log(2), 4),
         "val_loss": round(top["val_loss"], 4),
         "val_loss_stateful": round(best_model.stateful_loss(load_split(data.data_dir, "val")), 4),
         "val_bpc": round(top["val_loss"] / math.log(2), 4),

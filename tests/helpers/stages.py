@@ -16,7 +16,7 @@ from bench.project import DVC, ROOT, sh, write_params
 from tests.helpers.config import TINY
 from tests.helpers.text import make_text
 
-STAGES = ("download", "prepare", "train", "sample", "plot_softmax")
+STAGES = ("download", "prepare", "train", "evaluate", "sample", "plot_softmax")
 
 
 def run_stage(name: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -21,8 +21,8 @@ from tests.helpers.stages import STAGES, repro
 from tests.helpers.text import make_text
 
 OUTPUTS = ("data/raw/corpus.txt", "data/prepared/train.npy", "models/best.ckpt", "metrics/train.json",
-           "dvclive/plots/metrics/val/loss.tsv", "data/samples/T1.0.txt", "metrics/sample.json",
-           "plots/softmax_model.png")
+           "metrics/evaluate.json", "dvclive/plots/metrics/val/loss.tsv", "data/samples/T1.0.txt",
+           "metrics/sample.json", "plots/softmax_model.png")
 
 
 def digests(repo: Path) -> dict[str, str]:
@@ -70,6 +70,11 @@ def test_first_repro_leaves_every_output(repo):
     for png in ("softmax_random", "softmax_model", "recognisable_words"):
         assert (repo / f"plots/{png}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (repo / "plots/recognisable_words.csv").read_text().splitlines()[0].startswith("temperature,")
+    evaluated = json.loads((repo / "metrics/evaluate.json").read_text())
+    assert not [k for k in train if k.startswith("test")]  # the test text is the evaluate stage's alone
+    assert evaluated["test_loss_dynamic"] < evaluated["test_loss_stateful"] < math.log(vocab_size)
+    assert {row["lr"] for row in evaluated["search"]["tried"]} == {0.0005, 0.001, 0.002}
+    assert evaluated["dynamic"]["lr"] in (0.0005, 0.001, 0.002) and evaluated["dynamic"]["segment"] == 50
     samples = (repo / "dvclive/samples.md").read_text(encoding="utf-8")  # written while it trained
     assert samples.count("## epoch ") == samples.count("~~~~text\n") == train["validations"]
 
@@ -77,7 +82,9 @@ def test_first_repro_leaves_every_output(repo):
 def test_dvc_reads_metrics_and_plots(repo):
     shown = json.loads(sh(repo, *DVC, "metrics", "show", "--json"))
     files = next(iter(shown.values()))["data"]
-    assert {"metrics/prepare.json", "metrics/train.json", "metrics/sample.json"} <= set(files)
+    assert {"metrics/prepare.json", "metrics/train.json", "metrics/evaluate.json",
+            "metrics/sample.json"} <= set(files)
+    assert "test_loss_dynamic" in files["metrics/evaluate.json"]["data"]
     out = sh(repo, *DVC, "plots", "show", "--json")
     assert "Cross-entropy (nats per character)" in out and "softmax_model.png" in out
 
@@ -141,12 +148,20 @@ def test_changing_temperatures_reruns_only_sample(repo, server):
 def test_changing_the_model_reruns_train_and_after_not_prepare(repo, server):
     use(repo, server.url("/corpus.txt"), {"sample.temperatures": [0.5, 1.0], "model.hidden_size": 24,
                                           "model.maxlen": 12})
-    assert repro(repo) == {"train", "sample", "plot_softmax"}
+    assert repro(repo) == {"train", "evaluate", "sample", "plot_softmax"}
     model = LitCharRNN.load_from_checkpoint(repo / "models/best.ckpt", weights_only=True)
     assert model.hparams.hidden_size == 24 and model.hparams.maxlen == 12
     header = (repo / "data/samples/T0.5.txt").read_text(encoding="utf-8").splitlines()[0]
     # the default prompt is maxlen characters, from the model
     assert len(eval(header.split("prompt ", 1)[1])) == 12
+
+
+def test_changing_the_dynamic_evaluation_reruns_evaluate_only(repo, server):
+    use(repo, server.url("/corpus.txt"), {"sample.temperatures": [0.5, 1.0], "model.hidden_size": 24,
+                                          "model.maxlen": 12, "evaluate.rule": "sgd", "evaluate.lrs": [0.1]})
+    assert repro(repo) == {"evaluate"}
+    evaluated = json.loads((repo / "metrics/evaluate.json").read_text())
+    assert evaluated["dynamic"] == {"rule": "sgd", "lr": 0.1, "segment": 50} and evaluated["search"] is None
 
 
 def test_rerun_is_reproducible(repo):
@@ -156,7 +171,10 @@ def test_rerun_is_reproducible(repo):
         train = {k: v for k, v in json.loads((repo / "metrics/train.json").read_text()).items()
                  if k not in timing}
         sample = json.loads((repo / "metrics/sample.json").read_text())
-        return train, sample, {p.name: p.read_bytes() for p in (repo / "data/samples").iterdir()}
+        evaluated = {k: v for k, v in json.loads((repo / "metrics/evaluate.json").read_text()).items()
+                     if k not in ("seconds", "search_seconds")}
+        texts = {p.name: p.read_bytes() for p in (repo / "data/samples").iterdir()}
+        return train, {**sample, **evaluated}, texts
 
     before = results()
     sh(repo, *DVC, "repro", "--force")

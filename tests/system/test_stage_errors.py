@@ -51,8 +51,11 @@ CASES = [
     ("sample", {"sample.length": 0}, None, None,
      "sample.length=0 is invalid; expected an integer from 1 to 1,000,000"),
     ("plot_softmax", {"plot.temperatures": [-1]}, None, None, "plot.temperatures=[-1] is invalid"),
-    # no validation window
-    ("train", {"model.maxlen": 1000}, None, None, "model.maxlen=1000 needs at least 1,001"),
+    # a training split shorter than one window
+    ("train", {"model.maxlen": 10000}, None, None, "model.maxlen=10000 needs at least 10,001"),
+    ("evaluate", {"evaluate.lrs": [0.1, 0.1]}, None, None, "evaluate.lrs=[0.1, 0.1] is invalid"),
+    ("evaluate", {}, None, corrupt_checkpoint, "models/best.ckpt is not a valid charlm checkpoint"),
+    ("evaluate", {}, None, write("data/prepared/test.npy", b""), "test.npy is not a NumPy array file"),
     ("download", {"corpus.source": "corpus.txt"}, None, None, "a local corpus must lie in data/books/"),
     ("download", {"corpus.source": "data/books/secret.txt"}, None, link_out, "(a link to "),
     ("download", {"corpus.source": ["data/books/corpus.txt", "data/books/corpus.txt"]}, None, None,

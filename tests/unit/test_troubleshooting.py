@@ -360,6 +360,18 @@ def diverged(s: Scene, step: str, bias: list[float]) -> str:
     return raised(lambda: getattr(model, f"{step}_step")(batch, 0))
 
 
+def dynamic_diverged(s: Scene) -> str:
+    """The search of a model whose every learning rate leaves a non-finite loss on the validation text."""
+    from charlm.evaluate.dynamic import lstm_reader
+    from charlm.evaluate.search import choose
+
+    model = LitCharRNN(3, embed_dim=2, hidden_size=2, vocab=list("abc"))
+    with torch.no_grad():
+        model.head.out.bias.copy_(torch.tensor([0.0, float("nan"), 0.0]))
+    cfg = params.EvaluateParams(rule="rms", lrs=[0.1, 0.2], decay=0.0, segment=4, search_chars=100)
+    return raised(lambda: choose(lstm_reader(model), torch.randint(0, 3, (100,)), cfg))
+
+
 def sigterm(s: Scene) -> str:
     """fit() as the train stage calls it, when Lightning stops on SIGTERM (the exception it raises then)."""
     def stopped(*args: Any, **kwargs: Any) -> None:
@@ -429,7 +441,8 @@ TRIGGERS: dict[str, Trigger] = {
         lambda s: params_error("sample", project_params({"sample.temperatures": [0.5, 0.5000001]})),
     "params.yaml: unknown key 'train.learnin_rate'; train has ...":
         lambda s: params_error("train", project_params({"train.learnin_rate": 0.01})),
-    "params.yaml: unknown section 'foo'; params.yaml has seed, corpus, prepare, model, train, sample, plot":
+    "params.yaml: unknown section 'foo'; params.yaml has seed, corpus, prepare, model, train, evaluate,"
+    " sample, plot":
         lambda s: params_error("seed", PROJECT + "foo:\n  bar: 1\n"),
     "params.yaml is not valid YAML: key 'lr' appears twice at line L, column C":
         lambda s: params_error("train", "train:\n  lr: 0.01\n  lr: 0.02\n"),
@@ -570,6 +583,8 @@ TRIGGERS: dict[str, Trigger] = {
         lambda s: diverged(s, "training", [0.0, float("nan"), 0.0]),
     "inf": lambda s: diverged(s, "training", [0.0, float("-inf"), 0.0]),
     "val loss": lambda s: diverged(s, "validation", [0.0, float("nan"), 0.0]),
+    "dynamic evaluation diverged on the validation text (loss nan) with rms lr X: lower evaluate.lrs":
+        dynamic_diverged,
     "terminated (SIGTERM) during training; run `dvc repro` again to resume": sigterm,
     "models/run is a symbolic link: make it a folder (train keeps its resumable state there)":
         run_folder_a_link,
