@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NoReturn
 from charlm.errors import CharlmError, cli
 
 if TYPE_CHECKING:
+    from charlm.model.checkpoint import Checkpoint
     from charlm.params import Controls
 
 CHECKPOINT = "models/best.ckpt"
@@ -89,6 +90,12 @@ def generate_options(gen: argparse.ArgumentParser) -> None:
                      help=f"a checkpoint written by the train stage (default: {CHECKPOINT})")
     gen.add_argument("--skip-unknown", action="store_true",
                      help="drop prompt characters the model does not know instead of refusing the prompt")
+    gen.add_argument("--adapt", metavar="FILE",
+                     help="first adapt the model to this UTF-8 text (a chapter of another author, say):"
+                          " read it once, learning as it reads, then write with the adapted weights; prints"
+                          " the text's loss before, while and after adapting; the checkpoint is not changed")
+    gen.add_argument("--adapt-seconds", type=arg_number(float, 1, 3600), default=60, metavar="S",
+                     help="stop adapting after about S seconds, wherever in the text (default: 60)")
 
 
 def explore_options(explore: argparse.ArgumentParser) -> None:
@@ -133,6 +140,8 @@ def generate(args: argparse.Namespace) -> None:
                                   "top_p": args.top_p, "length": args.length, "count": args.count,
                                   "seed": args.seed}, "charlm generate: ")
     model = load_checkpoint(args.checkpoint)
+    if args.adapt:
+        model = adapted(model, Path(args.adapt), args.adapt_seconds)
     codes = encode_prompt(args.prompt, model.vocab, skip=args.skip_unknown,
                           remedy="remove them, or pass --skip-unknown")
     prompt = decode(codes, model.vocab)  # what the model read
@@ -142,6 +151,32 @@ def generate(args: argparse.Namespace) -> None:
              controls)
     except BrokenPipeError:  # `charlm generate | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+
+
+MAX_ADAPT_BYTES = 50_000_000  # a text to adapt to: a book is a few MB, the time cap ends the reading anyway
+
+
+def adapted(model: Checkpoint, path: Path, seconds: float) -> Checkpoint:
+    """`model` adapted to the text in `path` for about `seconds`; what it did on stderr."""
+    from charlm.evaluate.adapt import adapt, text_codes
+
+    if not path.is_file():
+        raise CharlmError(f"--adapt {path}: no such file (name a UTF-8 text file)")
+    if path.stat().st_size > MAX_ADAPT_BYTES:
+        raise CharlmError(f"--adapt {path} is {path.stat().st_size:,} bytes, over {MAX_ADAPT_BYTES:,}: give a"
+                          " part of it")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise CharlmError(f"--adapt {path} is not UTF-8 text ({e.reason} at byte {e.start:,})") from None
+    codes, unknown = text_codes(text, model.vocab, f"--adapt {path}")
+    if unknown:
+        print(f"adapt: left out characters the model does not know: {unknown!r}", file=sys.stderr)
+    a = adapt(model, codes, seconds)
+    print(f"adapt: read {a.chars:,} characters of {path} in {a.seconds:g} s; nats per character on them:"
+          f" {a.before:.3f} before, {a.online:.3f} while adapting, {a.after:.3f} after (the checkpoint is"
+          " unchanged)", file=sys.stderr, flush=True)
+    return a.model
 
 
 def show(pieces: Iterable[tuple[int, str]], prompt: str, controls: Controls) -> None:

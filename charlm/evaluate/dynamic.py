@@ -29,6 +29,8 @@ context window instead.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -172,19 +174,28 @@ def dynamic_scores(reader: Reader, codes: torch.Tensor, rule: Rule, segment: int
                    stats: Sequence[torch.Tensor] | None = None) -> list[float]:
     """Each segment's summed cross-entropy (nats), scored before the model learns from it; the weights
     are the trained ones again when this returns. With lr 0 it is the stateful loss, in segments."""
-    scores = []
     with restored(reader) as trained, one_thread():
-        update = updater(rule, reader.weights, trained, stats)
-        state = None
-        for x, y in segments(codes, segment):
-            with torch.set_grad_enabled(bool(rule.lr)):
-                loss, state = reader.step(x, y, state)
-            scores.append(loss.item())  # scored: from here on this segment may teach the model
-            if rule.lr:
-                grads = torch.autograd.grad(loss / len(y), reader.weights, allow_unused=True)
-                with torch.no_grad():
-                    update(grads)
-            state = detached(state)
+        return learnt(reader, codes, rule, segment, trained, stats)
+
+
+def learnt(reader: Reader, codes: torch.Tensor, rule: Rule, segment: int, trained: Sequence[torch.Tensor],
+           stats: Sequence[torch.Tensor] | None = None, until: float = math.inf) -> list[float]:
+    """The reading loop: each segment scored, then learnt from, the weights left as learnt (`trained`:
+    what the rms rule decays toward); it stops after the segment that passes time.monotonic() `until`."""
+    scores = []
+    update = updater(rule, reader.weights, trained, stats)
+    state = None
+    for x, y in segments(codes, segment):
+        with torch.set_grad_enabled(bool(rule.lr)):
+            loss, state = reader.step(x, y, state)
+        scores.append(loss.item())  # scored: from here on this segment may teach the model
+        if rule.lr:
+            grads = torch.autograd.grad(loss / len(y), reader.weights, allow_unused=True)
+            with torch.no_grad():
+                update(grads)
+        state = detached(state)
+        if time.monotonic() > until:
+            break
     return scores
 
 

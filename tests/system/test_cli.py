@@ -131,3 +131,20 @@ def test_a_port_out_of_range_is_one_line(port):
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert result.stderr.startswith(f"error: charlm explore: argument --port: '{port}' must be from 1 to"
                                     " 65535")
+
+
+def test_adapt_reads_a_text_then_writes_with_the_adapted_weights(checkpoint, tmp_path):
+    """--adapt: the loss on the text before, while and after adapting on stderr; another text than without
+    it from the same seed; the checkpoint file byte for byte as it was."""
+    before = checkpoint.read_bytes()
+    chapter = tmp_path / "chapter.txt"
+    chapter.write_text("the queen said: and so it is.\r\n" * 200 + "\u00a7", encoding="utf-8")
+    args = ("--checkpoint", str(checkpoint), "--prompt", "the ", "-n", "60", "--seed", "1")
+    adapted = generate(*args, "--adapt", str(chapter), "--adapt-seconds", "60", cwd=tmp_path)
+    assert adapted.returncode == 0, adapted.stderr
+    notes = adapted.stderr.splitlines()
+    assert notes[0] == "adapt: left out characters the model does not know: '§'"
+    assert notes[1].startswith(f"adapt: read 5,999 characters of {chapter} in ")
+    assert "before" in notes[1] and "(the checkpoint is unchanged)" in notes[1]
+    assert adapted.stdout != generate(*args, cwd=tmp_path).stdout
+    assert checkpoint.read_bytes() == before

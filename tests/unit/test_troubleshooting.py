@@ -232,6 +232,11 @@ def charlm(*argv: str) -> str:
     return printed(lambda: charlm_main(list(argv)))
 
 
+def adapt_too_large(s: Scene) -> str:
+    s.monkeypatch.setattr("charlm.app.cli.MAX_ADAPT_BYTES", 10)
+    return generate_error("--adapt", str(put("a.txt", "a" * 11)))
+
+
 def generate_error(*args: str) -> str:
     return charlm("generate", "--checkpoint", str(checkpoint()), *args)
 
@@ -615,6 +620,12 @@ TRIGGERS: dict[str, Trigger] = {
     "charlm generate: argument --length/-n: 'x' is not a whole number (see charlm generate --help)":
         lambda s: generate_error("--length", "x"),
     "charlm generate: standard output is closed: there is nowhere to write the text": stdout_closed,
+    "--adapt PATH: no such file (name a UTF-8 text file)": lambda s: generate_error("--adapt", "none.txt"),
+    "--adapt PATH is N bytes, over M: give a part of it": adapt_too_large,
+    "--adapt PATH is not UTF-8 text (...)":
+        lambda s: generate_error("--adapt", str(put("a.txt", b"caf\xe9"))),
+    "--adapt PATH has N characters the model knows: adapting needs at least 2":
+        lambda s: generate_error("--adapt", str(put("a.txt", "\u00a7\u00a7\u00a7"))),
     "cannot listen on 127.0.0.1:PORT: ... (pass another --port)": port_taken,
     "no experiments found: run `dvc exp run` first": lambda s: report_error(s, []),
     "no experiment has metrics yet: ...":
