@@ -8,6 +8,8 @@
                        recognisable words with its band, the crossing with its interval, the chance level
     Inside the LSTM    a text coloured by one cell's state; the cells that follow simple properties,
                        chosen and measured on different halves of the text (charlm.app.cells)
+    Adapt              a pasted text read once, learning as it reads (charlm.evaluate.adapt): its loss
+                       before, while and after, and a text by the model before and after
     Training           the run's curves (dvclive/) and the samples it wrote while it trained, folded
 
 charlm.app.page lays these out as a Gradio page; tests call them through the page's own API. Bad
@@ -34,6 +36,7 @@ from charlm.app.probe import drawn_from, probabilities, read
 from charlm.app.sweeping import rows, texts_view
 from charlm.app.views import curves_plot, distribution_plot, folded_samples
 from charlm.errors import CharlmError
+from charlm.evaluate.adapt import adapt, text_codes
 from charlm.labels import char_label
 from charlm.model.checkpoint import TrainedModel
 from charlm.params import Controls, checked
@@ -48,6 +51,9 @@ FIRST_PROMPT = "ROMEO:\n"
 RANK_CHARS = 20_000  # characters of validation text the cell ranking reads (half chooses, half measures)
 MAX_SWEEP_TEXTS = 20  # texts per temperature in the sweep: 12 temperatures x 20 x 1,000 characters at most
 MIN_LETTERS, THRESHOLD, REFINE = 3, 0.5, 3  # the sweep's rules: params.yaml's defaults for the sample stage
+MAX_ADAPT_TEXT = 50_000  # characters of a text to adapt to: a chapter
+MAX_ADAPT_SECONDS = 60  # one request adapts for at most this long
+ADAPT_WRITES = 400  # characters each model writes after adapting
 SEEDS = 1_000_000  # a random seed is drawn below this: short enough to type again
 Spans = list[tuple[str, float | None]]  # HighlightedText's value: (text, score in [-1, 1])
 LINE_BREAK = "↵"  # how a coloured text shows "\n": the page sets characters side by side
@@ -175,6 +181,28 @@ class Explorer:
                        self.frequencies)
         shown = decode(codes, self.model.vocab)
         return result.sentence(), figure(result), rows(result), texts_view(result, shown)
+
+    def adapt(self, text: str, seconds: float, prompt: str, temperature: float,
+              seed: int | str | None) -> tuple[str, str, str]:
+        """The model adapted to `text` for about `seconds` (a copy: the page's model stays as it was): what
+        the text's loss did, and a text from the same prompt and seed by the model before and after."""
+        check_text("text", text, MAX_ADAPT_TEXT)
+        check("seconds", seconds, 1, MAX_ADAPT_SECONDS)
+        text_codes_, unknown = text_codes(text, self.model.vocab, "the text")
+        seed = seed_of(seed)
+        controls = checked(Controls, {"temperatures": [temperature], "length": ADAPT_WRITES,
+                                      "seed": random_seed() if seed is None else seed})
+        codes = self.codes(prompt, True)
+        adapted = adapt(self.model, text_codes_, seconds)
+        shown = decode(codes, self.model.vocab)
+        left_out = f" Left out, as the model does not know them: {unknown!r}." if unknown else ""
+        a = adapted
+        summary = (f"Read {a.chars:,} characters in {a.seconds:g} s. Nats per character on them:"
+                   f" **{a.before:.3f}** with the trained weights, **{a.online:.3f}** while adapting"
+                   f" (each stretch scored before the model learnt from it), **{a.after:.3f}** after."
+                   f" Seed {controls.seed}; the checkpoint is unchanged.{left_out}")
+        return summary, *(written_view(shown, written(m, codes, controls)[0][0])
+                          for m in (self.model, adapted.model))
 
     def default_text(self, chars: int = 1500) -> str:
         """A stretch of the validation text (or of a generated one, without prepared data)."""

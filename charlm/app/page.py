@@ -1,7 +1,7 @@
 """`charlm explore`: the trained model in the browser, a Gradio page on this machine only.
 
-    checkpoint (+ data/prepared, dvclive/) -> charlm.app.explorer -> five tabs: Write, How sure was it?,
-    Temperature sweep, Inside the LSTM, Training -> http://127.0.0.1:<port>
+    checkpoint (+ data/prepared, dvclive/) -> charlm.app.explorer -> six tabs: Write, How sure was it?,
+    Temperature sweep, Inside the LSTM, Adapt, Training -> http://127.0.0.1:<port>
 
 Offline by design: Gradio's telemetry and update check are off (`analytics_enabled=False`), its
 fonts and scripts come from the package, the server listens on the loopback interface only, never
@@ -19,7 +19,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from charlm.app.bounds import MAX_PROMPT
-from charlm.app.explorer import Explorer
+from charlm.app.explorer import MAX_ADAPT_SECONDS, MAX_ADAPT_TEXT, Explorer
 from charlm.app.guard import LoopbackOnly
 from charlm.app.inside import lstm_tab, training_tab
 from charlm.app.widgets import CSS, SCRIPT, once
@@ -60,6 +60,29 @@ def sweep_tab(ex: Explorer) -> None:
              [sentence, figure, table, texts], api_name="sweep")
 
 
+def adapt_tab(ex: Explorer) -> None:
+    with gr.Tab("Adapt"):
+        gr.Markdown("Paste a stretch of another text (a chapter of another author, say). The model reads it"
+                    " once and learns as it reads: each stretch of 50 characters is scored first, then"
+                    " learnt from. Then it writes from your prompt, beside what it wrote before. Only this"
+                    " page's copy changes; the checkpoint does not.")
+        text = gr.Textbox(label="text to adapt to", lines=8, max_length=MAX_ADAPT_TEXT,
+                          placeholder="paste a chapter here")
+        with gr.Row():
+            seconds = gr.Slider(1, MAX_ADAPT_SECONDS, value=20, step=1, label="seconds",
+                                info="it stops reading after this long, wherever it is in the text")
+            prompt = gr.Textbox(label="prompt", value=ex.first_prompt, max_length=MAX_PROMPT)
+            temperature = gr.Slider(0, 2, value=0.8, step=0.05, label="temperature")
+            seed = gr.Textbox("", label="seed", placeholder="random", max_lines=1, max_length=20)
+        go = gr.Button("Adapt and write", variant="primary")
+        summary = gr.Markdown(elem_id="adapt-summary")
+        with gr.Row():
+            before = gr.HTML(label="before", elem_id="adapt-before")
+            after = gr.HTML(label="after", elem_id="adapt-after")
+    go.click(once(ex.adapt), [text, seconds, prompt, temperature, seed], [summary, before, after],
+             api_name="adapt")
+
+
 def app(ex: Explorer, title: str) -> gr.Blocks:
     with gr.Blocks(title="charlm explore", analytics_enabled=False) as blocks:
         gr.Markdown(title)
@@ -67,6 +90,7 @@ def app(ex: Explorer, title: str) -> gr.Blocks:
         sure_tab(ex, w)
         sweep_tab(ex)
         lstm_tab(ex)
+        adapt_tab(ex)
         training_tab(ex)
     return blocks.queue(default_concurrency_limit=2, max_size=32)
 

@@ -21,7 +21,7 @@ from torch import nn
 
 from charlm.errors import CharlmError
 from charlm.evaluate.dynamic import Rule, dynamic_loss, gradient_stats, learnt, lstm_reader, one_thread
-from charlm.model.checkpoint import Checkpoint
+from charlm.model.checkpoint import Checkpoint, TrainedModel
 from charlm.model.network import layers
 
 LR = 0.001  # the rms rule's learning rate the evaluate stage chose on the default run's validation text
@@ -55,16 +55,16 @@ def text_codes(text: str, vocab: list[str], name: str) -> tuple[torch.Tensor, st
     return torch.tensor(codes), "".join(sorted(set(text) - index.keys()))
 
 
-def modules(model: Checkpoint) -> nn.Module:
+def modules(model: TrainedModel) -> nn.Module:
     """The checkpoint's layers with its weights, without Lightning."""
     h = model.hparams
     embed, lstm, head = layers(h.vocab_size, h.embed_dim, h.hidden_size, h.num_layers, 0.0)
     module = nn.ModuleDict({"embed": embed, "lstm": lstm, "head": head})
-    module.load_state_dict(model.weights)
+    module.load_state_dict(model.state_dict())
     return module.eval()
 
 
-def adapt(model: Checkpoint, codes: torch.Tensor, seconds: float, lr: float = LR) -> Adapted:
+def adapt(model: TrainedModel, codes: torch.Tensor, seconds: float, lr: float = LR) -> Adapted:
     """`model` adapted to the text `codes` (at least two characters), reading for about `seconds`."""
     start = time.monotonic()
     module = modules(model)

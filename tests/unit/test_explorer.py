@@ -107,3 +107,22 @@ def test_a_checkpoint_and_data_of_different_vocabularies_are_refused(tmp_path, p
     path = save(LitCharRNN(len(VOCAB), embed_dim=8, hidden_size=16, vocab=VOCAB), tmp_path / "best.ckpt")
     with pytest.raises(CharlmError, match="was trained on another vocabulary than the prepared data in"):
         explorer(path, prepared_dir, tmp_path / "no-dvclive")
+
+
+def test_adapting_changes_a_copy_and_shows_the_loss_before_while_and_after(explorer):
+    weights = {k: v.clone() for k, v in explorer.model.state_dict().items()}
+    summary, before, after = explorer.adapt("the king and the queen\n" * 100, 30, "ab", 0.8, "4")
+    assert summary.startswith("Read 2,299 characters in") and "while adapting" in summary
+    assert "Seed 4" in summary
+    assert before.count('class="prompt"') == after.count('class="prompt"') == 1 and before != after
+    assert all(torch.equal(explorer.model.state_dict()[k], w) for k, w in weights.items())
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda e: e.adapt("x" * 50_001, 5, "ab", 0.8, ""), "text is 50,001 characters: at most 50,000 here"),
+    (lambda e: e.adapt("the king", 61, "ab", 0.8, ""), "seconds must be from 1 to 60"),
+    (lambda e: e.adapt("§§", 5, "ab", 0.8, ""), "the text has 0 characters the model knows"),
+])
+def test_adapting_refuses_too_much_in_one_line(explorer, call, message):
+    with pytest.raises(CharlmError, match=message):
+        call(explorer)
