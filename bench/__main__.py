@@ -235,14 +235,16 @@ def main_quality(minutes: float, book: Path, seeds: int) -> None:
     print(f"Equal training time ({minutes:g} min cap for the LSTM, validation excluded; the GPT gets the"
           f" seconds the LSTM trained), precision {r['precision']} for both, {seeds} seed(s): mean (range)."
           " Scored on the test text: 40-character blocks, and each model's best use of context.\n")
-    print("| model | test loss, 40-char blocks | test loss, best context | trained |\n|---|---|---|---|")
+    print("| model | test loss, 40-char blocks | test loss, best context | dynamic evaluation (lr) | trained"
+          " |\n|---|---|---|---|---|")
     lstm = "; ".join(f"{x['lstm_train_seconds']:.0f} s, {x['lstm_epochs']:g} epochs, {x['lstm_stopped_by']}"
                      for x in r["runs"])
     gpt = "; ".join(f"{x['gpt_steps']:,} steps" for x in r["runs"])
+    lrs = {m: ", ".join(f"{x[f'{m}_dynamic_lr']:g}" for x in r["runs"]) for m in ("lstm", "gpt")}
     print(f"| LSTM (params.yaml) | {cell('lstm_test_loss')} | {cell('lstm_test_loss_stateful')} (state"
-          f" carried) | {lstm} |")
+          f" carried) | {cell('lstm_test_loss_dynamic')} ({lrs['lstm']}) | {lstm} |")
     print(f"| GPT (nanoGPT CPU recipe) | {cell('gpt_test_loss')} | {cell('gpt_test_loss_sliding')} (sliding"
-          f" 64) | {gpt} |")
+          f" 64) | {cell('gpt_test_loss_dynamic')} ({lrs['gpt']}) | {gpt} |")
     print(f"\nBare loop {speed:,.0f} windows/s; {json.dumps(r['machine'])}; results in"
           f" {RESULTS / 'quality.json'}")
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 import math
 import time
 from contextlib import nullcontext
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from charlm.evaluate.dynamic import Reader
 
 BLOCK = 64
 BATCH = 12
@@ -94,6 +97,23 @@ def sliding_loss(model: GPT, codes: torch.Tensor, block: int = BLOCK, batch: int
     for xb, yb in zip(windows.split(batch), targets.split(batch), strict=True):
         total += F.cross_entropy(model(xb)[:, -1], yb, reduction="sum").item()
     return total / (len(codes) - 1)
+
+
+def gpt_reader(model: GPT, block: int = BLOCK) -> Reader:
+    """Dynamic evaluation's view of the GPT (charlm.evaluate.dynamic): the state is the last `block`
+    characters read; a segment is read after as many of them as fit in one block with it, so with
+    segments of 50 each character sees 14 to 63 characters before it (one character at a time: the
+    sliding window's 64)."""
+
+    def step(x: torch.Tensor, y: torch.Tensor, state: torch.Tensor | None) -> tuple[torch.Tensor, Any]:
+        if len(x) > block:
+            raise ValueError(f"a segment of {len(x)} characters does not fit the GPT's block of {block}")
+        history = x if state is None else torch.cat([state, x])
+        window = history[-block:]
+        logits = model(window[None])[0, -len(y):]
+        return F.cross_entropy(logits, y, reduction="sum"), window
+
+    return Reader(model, step)
 
 
 def lr_at(steps: int, progress: float) -> float:

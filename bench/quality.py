@@ -8,7 +8,10 @@ autocast where the CPU computes it natively, else fp32. Both are scored on the h
 read once at the end, in two ways: back-to-back blocks of 40 characters (each character predicted
 from 1 to 40 characters before it: val_loss's definition), and each model's best use of context:
 the LSTM reading the whole text with its state carried, the GPT with a sliding window (every
-character after a full 64-character block). `--seeds N` repeats both N times: mean and range.
+character after a full 64-character block); and with dynamic evaluation as the evaluate stage runs it
+(charlm.evaluate: each segment scored, then learnt from), each model's learning rate chosen on the
+end of the validation text from params.yaml's `evaluate.lrs`. `--seeds N` repeats both N times:
+mean and range.
 """
 
 from __future__ import annotations
@@ -17,16 +20,25 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from bench.gpt import block_loss, sliding_loss, train_gpt
+from bench.gpt import block_loss, gpt_reader, sliding_loss, train_gpt
 from bench.project import scratch
 from charlm import params
-from charlm.evaluate.dynamic import one_thread
+from charlm.evaluate.dynamic import Reader, dynamic_loss, lstm_reader, one_thread
 from charlm.evaluate.score import block_loss as lstm_block_loss
 from charlm.evaluate.score import trained_model
+from charlm.evaluate.search import choose
 from charlm.text.splits import load_split, load_vocab
 from charlm.train.fit import fit
 from charlm.train.rundir import RunDir
 from charlm.train.trainer import precision
+
+
+def dynamic(reader: Reader, data: Path) -> dict[str, Any]:
+    """The test text read with dynamic evaluation, the learning rate chosen on the validation text."""
+    cfg = params.load("evaluate")
+    choice = choose(reader, load_split(data, "val").long(), cfg)
+    loss = dynamic_loss(reader, load_split(data, "test").long(), choice.rule, cfg.segment, choice.stats)
+    return {"test_loss_dynamic": round(loss, 4), "dynamic_lr": choice.rule.lr}
 
 
 def train_lstm(data: Path, minutes: float, seed: int | None = None, **overrides: Any) -> dict[str, Any]:
@@ -46,11 +58,13 @@ def train_lstm(data: Path, minutes: float, seed: int | None = None, **overrides:
     with one_thread():
         metrics["test_loss"] = round(lstm_block_loss(model, data, "test"), 4)
         metrics["test_loss_stateful"] = round(model.stateful_loss(load_split(data, "test")), 4)
+    metrics.update(dynamic(lstm_reader(model), data))
     run.finish()
     print(f"bench: test_loss {metrics['test_loss']}, test_loss_stateful {metrics['test_loss_stateful']},"
           f" val_loss {metrics['val_loss']}, {metrics['epochs']} epochs, {metrics['stopped_by']}", flush=True)
     return {f"lstm_{k}": metrics[k] for k in (
-        "test_loss", "test_loss_stateful", "val_loss", "val_loss_stateful", "epochs", "stopped_by",
+        "test_loss", "test_loss_stateful", "test_loss_dynamic", "dynamic_lr", "val_loss", "val_loss_stateful",
+        "epochs", "stopped_by",
         "train_seconds", "wall_seconds", "windows_per_second", "decay_reason", "best_epoch", "precision")}
 
 
@@ -61,7 +75,8 @@ def fair_pair(data: Path, minutes: float, seed: int) -> dict[str, Any]:
     seconds = lstm["lstm_train_seconds"]
     model, steps = train_gpt(load_split(data, "train").long(), len(load_vocab(data)), seconds, seed, bf16)
     test = load_split(data, "test").long()
-    return {**lstm, "gpt_test_loss": block_loss(model, test, 40),
+    gpt = {f"gpt_{k}": v for k, v in dynamic(gpt_reader(model), data).items()}
+    return {**lstm, **gpt, "gpt_test_loss": block_loss(model, test, 40),
             "gpt_test_loss_sliding": sliding_loss(model, test), "gpt_steps": steps, "gpt_seconds": seconds,
             "seed": seed}
 
@@ -71,7 +86,8 @@ def quality(data: Path, minutes: float, seeds: int) -> dict[str, Any]:
     and range."""
     first = params.load("seed")
     runs = [fair_pair(data, minutes, first + i) for i in range(seeds)]
-    scores = ("lstm_test_loss", "lstm_test_loss_stateful", "gpt_test_loss", "gpt_test_loss_sliding")
+    scores = ("lstm_test_loss", "lstm_test_loss_stateful", "lstm_test_loss_dynamic", "gpt_test_loss",
+              "gpt_test_loss_sliding", "gpt_test_loss_dynamic")
     summary = {k: {"mean": statistics.mean(r[k] for r in runs), "min": min(r[k] for r in runs),
                    "max": max(r[k] for r in runs)} for k in scores}
     return {"minutes": minutes, "seeds": seeds, "precision": precision(params.load("train")), "runs": runs,

@@ -49,3 +49,21 @@ def test_the_block_loss_restarts_the_context_every_block(tiny):
     assert block_loss(model, codes, 8) == pytest.approx(expected, abs=1e-5)
     # the two definitions differ on this model: context matters to it
     assert not math.isclose(block_loss(model, codes, 8), sliding_loss(model, codes, block=8), abs_tol=1e-3)
+
+
+def test_dynamic_evaluation_reads_the_gpt_with_its_context(tiny):
+    """Read one character at a time without learning, the GPT's reader is the sliding window; in segments
+    it sees less context (not more); learning changes the scores and the weights come back."""
+    from bench.gpt import gpt_reader
+    from charlm.evaluate.dynamic import Rule, dynamic_loss
+
+    model, codes = tiny
+    reader = gpt_reader(model, block=8)
+    assert dynamic_loss(reader, codes, Rule("sgd", 0.0), 1) == pytest.approx(sliding_loss(model, codes, 8),
+                                                                              abs=1e-5)
+    weights = [p.clone() for p in model.parameters()]
+    static = dynamic_loss(reader, codes, Rule("sgd", 0.0), 4)
+    assert dynamic_loss(reader, codes, Rule("sgd", 0.5), 4) != static
+    assert all(torch.equal(p, w) for p, w in zip(model.parameters(), weights, strict=True))
+    with pytest.raises(ValueError, match="does not fit the GPT's block of 8"):
+        dynamic_loss(reader, codes, Rule("sgd", 0.0), 9)
