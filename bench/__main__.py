@@ -10,6 +10,7 @@ never in the tests. The corpus is the pipeline's own book (data/books/tinyshakes
     python -m bench levers MINUTES [--only N ...]  the train stage with one setting changed at a time
     python -m bench memory MB                      peak memory of download/prepare/train, an MB corpus
     python -m bench parallel                       queued experiments and DDP, around real DVC commands
+    python -m bench forgetting CHECKPOINT          a model's loss on the test split of --corpus
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from bench.memory import bench_corpus_memory, memory_rows
 from bench.parallel import parallel
 from bench.peak import peak_shares
 from bench.project import BOOK, corpus_text, prepared_dir
-from bench.quality import levers, quality
+from bench.quality import forgetting, levers, quality
 from bench.speed import bare_training, bench_generation, bench_levers, bench_objectives, bench_stage
 from charlm import params
 from charlm.text.splits import load_vocab
@@ -45,7 +46,7 @@ def parser() -> argparse.ArgumentParser:
                                   epilog="With no subcommand: speed.")
     corpus = argparse.ArgumentParser(add_help=False)
     corpus.add_argument("--corpus", type=Path, default=BOOK, help=f"the text to measure on (default: {BOOK})")
-    sub = top.add_subparsers(dest="command", metavar="{speed,quality,levers,memory,parallel}")
+    sub = top.add_subparsers(dest="command", metavar="{speed,quality,levers,memory,parallel,forgetting}")
     speed = sub.add_parser("speed", parents=[corpus],
                            help="every speed and memory comparison, into bench/results/latest.json (the"
                                 " default; about 25 minutes on 2 cores)")
@@ -70,6 +71,11 @@ def parser() -> argparse.ArgumentParser:
                                help="queued experiments with -j 1 / -j 2 and DDP, timed around real DVC"
                                     " commands")
     parallel_.set_defaults(run=lambda a: main_parallel(a.corpus))
+    forgetting_ = sub.add_parser("forgetting", parents=[corpus],
+                                 help="a model's test loss on --corpus (prepared as the pipeline would):"
+                                      " what a model trained from its weights on another book still knows")
+    forgetting_.add_argument("checkpoint", type=Path, metavar="CHECKPOINT")
+    forgetting_.set_defaults(run=lambda a: print(json.dumps(forgetting(a.checkpoint, a.corpus))))
     return top
 
 

@@ -120,3 +120,24 @@ def levers(data: Path, minutes: float, only: list[int] | None = None) -> list[di
         rows.append({"lever": name, "overrides": overrides,
                      **train_lstm(data, minutes, **overrides)})
     return rows
+
+
+def forgetting(checkpoint: Path, book: Path) -> dict[str, Any]:
+    """How well a model (one trained from another's weights, say) still knows `book`: its test split,
+    prepared as the prepare stage would with the model's characters added, in 40-character blocks and
+    read whole."""
+    from charlm.model.checkpoint import load_checkpoint
+    from charlm.text.prepare import prepare
+
+    vocab = load_checkpoint(checkpoint).vocab
+    cfg = params.load("prepare")
+    data = scratch()
+    prepared = prepare(book, data, cfg.val_fraction, cfg.test_fraction, extra=vocab)
+    if prepared.idx2char != vocab:
+        unknown = "".join(sorted(set(prepared.idx2char) - set(vocab)))
+        raise SystemExit(f"{book} has characters the model never saw: {unknown!r}")
+    model = trained_model(checkpoint, vocab)
+    with one_thread():
+        return {"checkpoint": str(checkpoint), "book": str(book),
+                "test_loss": round(lstm_block_loss(model, data, "test"), 4),
+                "test_loss_stateful": round(model.stateful_loss(load_split(data, "test")), 4)}
