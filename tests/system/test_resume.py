@@ -87,7 +87,7 @@ def resume_training(repo: Path) -> tuple[str, float]:
     end."""
     proc, seen = start_repro(repo), []
     started = wait_for(proc, "train: training from epoch", seen)
-    ended = wait_for(proc, "train: test_loss=", seen)  # the stage's last line, after the metrics are written
+    ended = wait_for(proc, "train: val_loss=", seen)  # the stage's last line, after the metrics are written
     out, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0, "".join(seen) + out
     return "".join(seen) + out, ended - started
