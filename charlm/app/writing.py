@@ -78,8 +78,13 @@ def sure_tab(ex: Explorer, w: dict[str, gr.components.Component]) -> None:
     selected = spans.select(picked, w["drawn"], [position, plot, table, about], api_visibility="private")
     submitted = position.submit(once(ex.distribution), [w["drawn"], position], [plot, table, about],
                                 api_name="distribution")
-    # a new text clears the view, and a distribution still on its way for the old text never lands on it
-    cleared = w["go"].click(lambda: (None,) * len(views), None, views, api_visibility="private", queue=False,
+    # a new text clears the view, and a distribution still on its way for the old text never stays on it:
+    # pending ones are cancelled, and the view is cleared again once the new text is coloured
+    def clear() -> tuple[None, ...]:
+        return (None,) * len(views)
+
+    cleared = w["go"].click(clear, None, views, api_visibility="private", queue=False,
                             cancels=[selected, submitted])
     written = cleared.then(shown(ex.write), w["controls"], w["outputs"], api_name="write")
-    written.success(once(ex.sure), w["drawn"], spans, api_name="sure")
+    coloured = written.success(once(ex.sure), w["drawn"], spans, api_name="sure")
+    coloured.then(lambda: clear()[1:], None, views[1:], api_visibility="private", queue=False)

@@ -106,9 +106,11 @@ def test_every_click_shows_its_character_and_a_new_text_clears_the_view(explorer
         page.get_by_role("tab", name="How sure was it?").click()
         page.wait_for_function("document.querySelectorAll('#sure .score-token').length === 50",
                                timeout=30_000)
-        assert page.locator("#distribution img").count() == 0  # the old distribution is gone
+        # the old distribution, its sentence and its mark are gone (a stale one would stay for good)
+        page.wait_for_function("!document.querySelector('#distribution img')"
+                               " && !document.querySelector('#about-position')?.textContent.trim()",
+                               timeout=30_000)
         assert page.locator("#sure .score-token[data-marked]").count() == 0
-        assert page.locator("#about-position").inner_text().strip() == ""
         browser.close()
 
 
