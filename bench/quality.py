@@ -107,6 +107,8 @@ LEVERS: list[tuple[str, dict[str, Any]]] = [  # each changes params.yaml in one 
     ("lr 0.015", {"train__lr": 0.015}),
     ("params.yaml again (the machine's drift)", {}),
     ("384 units, dropout 0.2 (for longer runs)", {"model__hidden_size": 384, "model__dropout": 0.2}),
+    ("the last weights, no moving average (ema 0)", {"train__ema": 0.0}),
+    ("the decay over 30 % of the run", {"train__decay": 0.3}),
 ]
 
 

@@ -201,6 +201,8 @@ class TrainParams(Section):
         "wsd: the step where the decay starts; null: decide while training (metrics say where)")
     weight_decay: float = key("AdamW's decoupled weight decay of the weight matrices (0 = Adam; the"
                               " exercise's: 0)", ge=0, le=10)
+    ema: float = key("the decay of an exponential moving average of the weights, which validation scores and"
+                     " the checkpoints keep (0: none, the last weights)", ge=0, lt=1)
     carry_state: float = key(
         "> 0: batch_size streams read the text window after window, each row starting from the state the"
         " last batch ended in with this probability (char-rnn's truncated back-propagation); 0: shuffled"

@@ -31,7 +31,7 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMonitor
+from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMonitor, WeightAveraging
 from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
@@ -132,10 +132,26 @@ def callbacks_for(cfg: TrainParams, run: RunDir, schedule: WarmupStableDecay | N
                           check_on_train_epoch_end=False)
     best = ReportingCheckpoint(run)
     triggers = [trigger] if trigger else []
-    ordered = [*preview, history, time_limit, *triggers, early, best, InterruptCheckpoint(run)]
+    # Lightning's average scores validation and fills the checkpoints' weights (the preview writes with
+    # the last weights)
+    average = [WeightAveraging(multi_avg_fn=ema(cfg.ema))] if cfg.ema else []
+    ordered = [*average, *preview, history, time_limit, *triggers, early, best, InterruptCheckpoint(run)]
     if logged:
         ordered.append(LearningRateMonitor(logging_interval="step"))
     return Callbacks(history, time_limit, early, best, trigger, ordered)
+
+
+def ema(decay: float) -> Callable[[list[torch.Tensor], list[torch.Tensor], torch.Tensor], None]:
+    """The average's update after its n-th step, in place: decay min(`decay`, (1 + n) / (10 + n)), so early
+    on it follows the weights closely (the first validations score trained weights, not a mix with the
+    random ones) and later averages over about the last tenth of the run, at most 1 / (1 - decay) steps."""
+
+    def update(averages: list[torch.Tensor], currents: list[torch.Tensor], n: torch.Tensor) -> None:
+        d = min(decay, (1 + int(n)) / (10 + int(n)))
+        for average, current in zip(averages, currents, strict=True):
+            average.lerp_(current, 1 - d)
+
+    return update
 
 
 def optimisation(cfg: TrainParams) -> dict[str, float]:
