@@ -10,13 +10,13 @@ with. Every other weight is copied as it is.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from charlm.confined import file_in
 from charlm.errors import CharlmError
 from charlm.model.checkpoint import Checkpoint, load_checkpoint
 
@@ -27,14 +27,8 @@ SHAPE = ("embed_dim", "hidden_size", "num_layers")
 def starting_point(name: str, folder: Path) -> Checkpoint:
     """The checkpoint `name` (train.init_from), which must be a file inside `folder`, a real folder that
     dvc.yaml lists as a dependency: a changed starting point reruns what it affects."""
-    real = Path(os.path.realpath(name))
-    if Path(folder).is_symlink() or not real.is_relative_to(os.path.realpath(folder)):
-        raise CharlmError(f"train.init_from {name!r}: a starting checkpoint must lie in {folder}/, which"
-                          f" dvc.yaml watches (e.g. cp models/best.ckpt {folder}/shakespeare.ckpt)")
-    if not real.exists():
-        raise CharlmError(f"train.init_from {name} not found: copy a trained checkpoint there (e.g. cp"
-                          f" models/best.ckpt {name})")
-    return load_checkpoint(real)
+    remedy = f"e.g. cp models/best.ckpt {folder}/shakespeare.ckpt"
+    return load_checkpoint(file_in(name, folder, "train.init_from", "starting checkpoint", remedy))
 
 
 def check_shape(source: Checkpoint, target: object, name: str) -> None:

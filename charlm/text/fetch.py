@@ -31,6 +31,7 @@ from typing import BinaryIO
 
 from tqdm import tqdm
 
+from charlm.confined import file_in
 from charlm.errors import CharlmError
 from charlm.params.schema import CorpusParams
 from charlm.text.web import Deadline, checked_url, opener
@@ -68,37 +69,9 @@ def resolve(source: str, gutenberg_url: str) -> str:
     return source
 
 
-def checked_books(books: Path) -> Path:
-    """The books folder, refused if it or any folder on the way to it (as named: from the working
-    folder if relative) is a link: a linked folder would make every file it reaches a corpus."""
-    path = Path(books)
-    for n in range(1, len(path.parts) + 1):
-        part = Path(*path.parts[:n])
-        if part.is_symlink():
-            raise CharlmError(f"{part} is a link (to {os.readlink(part)}): the books folder {books}/ must be"
-                              " a real folder, not a link, so that nothing outside it is read")
-    if not path.is_dir():
-        raise CharlmError(f"the books folder {books}/ does not exist: create it and put the book in it")
-    return path
-
-
 def checked_path(source: str, books: Path) -> Path:
-    """The file a local source names, links resolved: it must be a regular file inside `books`, itself
-    a real folder (see checked_books)."""
-    checked_books(books)
-    real = Path(os.path.realpath(source))
-    if not real.is_relative_to(os.path.realpath(books)):
-        link = f" (a link to {real})" if real != Path(os.path.abspath(source)) else ""
-        raise CharlmError(f"corpus.source {source!r}{link}: a local corpus must lie in {books}/, which"
-                          " dvc.yaml watches (copy or move it there)")
-    if real.is_dir():
-        raise CharlmError(f"corpus file {source} is a directory: name a text file in it")
-    if real.exists() and not real.is_file():
-        raise CharlmError(f"corpus file {source} is not a regular file (a device, pipe or socket): name a"
-                          " text file")
-    if not real.is_file():
-        raise CharlmError(f"corpus file {source} does not exist")
-    return real
+    """The file a local source names, links resolved: a regular file inside `books` (see charlm.confined)."""
+    return file_in(source, books, "corpus.source", "book", "copy or move it there")
 
 
 def check_sources(cfg: CorpusParams, books: Path) -> list[str]:

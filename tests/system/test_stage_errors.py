@@ -56,7 +56,7 @@ CASES = [
     ("evaluate", {"evaluate.lrs": [0.1, 0.1]}, None, None, "evaluate.lrs=[0.1, 0.1] is invalid"),
     ("evaluate", {}, None, corrupt_checkpoint, "models/best.ckpt is not a valid charlm checkpoint"),
     ("evaluate", {}, None, write("data/prepared/test.npy", b""), "test.npy is not a NumPy array file"),
-    ("download", {"corpus.source": "corpus.txt"}, None, None, "a local corpus must lie in data/books/"),
+    ("download", {"corpus.source": "corpus.txt"}, None, None, "a book must lie in data/books/"),
     ("download", {"corpus.source": "data/books/secret.txt"}, None, link_out, "(a link to "),
     ("download", {"corpus.source": ["data/books/corpus.txt", "data/books/corpus.txt"]}, None, None,
      "corpus.source lists 'data/books/corpus.txt' twice"),

@@ -192,7 +192,7 @@ def test_unreachable_server_is_a_clear_error(tmp_path):
 def test_a_local_file_outside_the_books_folder_is_refused(tmp_path):
     (tmp_path / "books").mkdir()
     (tmp_path / "elsewhere.txt").write_text("text outside\n")
-    refused(corpus(str(tmp_path / "elsewhere.txt")), tmp_path, "a local corpus must lie in",
+    refused(corpus(str(tmp_path / "elsewhere.txt")), tmp_path, "a book must lie in",
             books=tmp_path / "books")
 
 
@@ -209,7 +209,7 @@ def test_a_link_out_of_the_books_folder_is_refused(tmp_path, link):
     else:
         os.symlink(secret, books / "linked")
         source = books / "linked/passwd"
-    message = refused(corpus(str(source)), tmp_path, "a local corpus must lie in", books=books)
+    message = refused(corpus(str(source)), tmp_path, "a book must lie in", books=books)
     assert f"(a link to {secret / 'passwd'})" in message
 
 
@@ -225,7 +225,7 @@ def test_a_folder_a_pipe_or_a_missing_file_is_named_as_such(tmp_path):
     os.mkfifo(tmp_path / "pipe")
     refused(corpus(str(tmp_path / "pipe")), tmp_path, "is not a regular file \\(a device, pipe or socket\\)")
     (tmp_path / "shelf").mkdir()
-    refused(corpus(str(tmp_path / "shelf")), tmp_path, "is a directory: name a text file in it")
+    refused(corpus(str(tmp_path / "shelf")), tmp_path, "is a directory: name a file in it")
     refused(corpus(str(tmp_path / "missing.txt")), tmp_path, "does not exist")
 
 
@@ -261,7 +261,7 @@ def test_the_stage_reads_books_from_data_books_only(tmp_path):
     os.symlink(tmp_path / "notes.txt", tmp_path / "data/books/notes.txt")
     write_params(tmp_path, {"corpus.source": "data/books/notes.txt", "corpus.sha256": ""})
     result = run_stage("download", tmp_path)
-    assert result.returncode == 1 and one_error_line(result.stderr, "a local corpus must lie in data/books/")
+    assert result.returncode == 1 and one_error_line(result.stderr, "a book must lie in data/books/")
     assert "private notes" not in result.stdout + result.stderr and not (tmp_path / "data/raw").exists()
 
 

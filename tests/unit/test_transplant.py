@@ -53,7 +53,25 @@ def test_a_starting_checkpoint_must_lie_in_its_folder(tmp_path, monkeypatch):
     for name in ("outside.ckpt", "data/weights/link.ckpt", "data/weights/../outside.ckpt"):
         with pytest.raises(CharlmError, match="a starting checkpoint must lie in data/weights/"):
             starting_point(name, Path("data/weights"))
-    with pytest.raises(CharlmError, match="train.init_from data/weights/none.ckpt not found"):
+    with pytest.raises(CharlmError, match="train.init_from 'data/weights/none.ckpt' does not exist"):
         starting_point("data/weights/none.ckpt", Path("data/weights"))
     save(lstm("abc", seed=1), tmp_path / "data/weights/in.ckpt")
     assert starting_point("data/weights/in.ckpt", Path("data/weights")).vocab == ["a", "b", "c"]
+
+
+def test_a_starting_checkpoint_behind_a_linked_data_folder_is_refused(tmp_path, monkeypatch):
+    """Security: with `data` a link out of the project (`mv data ../data.real && ln -s ../data.real data`),
+    data/weights/x.ckpt is a file outside the project: every folder on the way is checked."""
+    (tmp_path / "outside/weights").mkdir(parents=True)
+    save(lstm("abc", seed=1), tmp_path / "outside/weights/x.ckpt")
+    (tmp_path / "project").mkdir()
+    monkeypatch.chdir(tmp_path / "project")
+    Path("data").symlink_to(tmp_path / "outside")
+    with pytest.raises(CharlmError, match="^data is a link .*: the folder data/weights/ must be a real"):
+        starting_point("data/weights/x.ckpt", Path("data/weights"))
+
+
+def test_a_nul_character_in_the_name_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CharlmError, match="train.init_from 'data/weights/a\\\\x00.ckpt' holds a NUL"):
+        starting_point("data/weights/a\0.ckpt", Path("data/weights"))

@@ -283,6 +283,12 @@ def link_out_of_books(s: Scene) -> str:
     return download_error("data/books/p.txt")
 
 
+def weights_folder() -> Path:
+    """data/weights/, made: the folder train.init_from's checkpoints lie in."""
+    Path("data/weights").mkdir(parents=True, exist_ok=True)
+    return Path("data/weights")
+
+
 def a_pipe(s: Scene) -> str:
     BOOKS.mkdir(parents=True)
     os.mkfifo(BOOKS / "pipe")
@@ -479,17 +485,19 @@ TRIGGERS: dict[str, Trigger] = {
         lambda s: download_error([book("a.txt"), book("b.txt", "Twice upon a time.\n")], sha256=[""]),
 
     # download
-    "corpus.source '...': a local corpus must lie in data/books/, which dvc.yaml watches (copy or move it"
+    "corpus.source '...': a book must lie in data/books/, which dvc.yaml watches (copy or move it"
     " there)": lambda s: download_error(str(put("elsewhere.txt"))),
-    "corpus.source '...' (a link to /...): a local corpus must lie in data/books/ ...": link_out_of_books,
-    "corpus file data/books/... is a directory: name a text file in it":
+    "corpus.source '...' (a link to /...): a book must lie in data/books/ ...": link_out_of_books,
+    "corpus.source 'data/books/...' is a directory: name a file in it":
         lambda s: download_error(str(put("data/books/shelf/a.txt").parent)),
-    "corpus file ... does not exist": lambda s: download_error("data/books/missing.txt"),
-    "corpus file ... is not a regular file (a device, pipe or socket): name a text file": a_pipe,
+    "KEY '...' holds a NUL character: name a file in ...": lambda s: download_error("data/books/a\0.txt"),
+    "corpus.source '...' does not exist (copy or move it there)":
+        lambda s: download_error("data/books/missing.txt"),
+    "corpus.source '...' is not a regular file (a device, pipe or socket): name a book": a_pipe,
     "corpus.source lists '...' twice: list each text once": lambda s: download_error([book("a.txt")] * 2),
     "corpus.source lists the same text twice: '...' and '...' have the same bytes; list each text once":
         lambda s: download_error([book("a.txt"), book("copy.txt")]),
-    "data/books is a link (to ...): the books folder data/books/ must be a real folder, not a link, so that"
+    "data/books is a link (to ...): the folder data/books/ must be a real folder, not a link, so that"
     " nothing outside it is read": books_folder_a_link,
     "corpus.source '...': a Gutenberg id is a number, e.g. gutenberg:1342":
         lambda s: download_error("gutenberg:pride"),
@@ -548,9 +556,9 @@ TRIGGERS: dict[str, Trigger] = {
     " longer corpus": split_shorter_than_a_block,
     "train.init_from 'PATH': a starting checkpoint must lie in data/weights/, which dvc.yaml watches (e.g. cp"
     " models/best.ckpt data/weights/shakespeare.ckpt)":
-        lambda s: raised(lambda: starting_point(str(checkpoint()), Path("data/weights"))),
-    "train.init_from PATH not found: copy a trained checkpoint there (e.g. cp models/best.ckpt PATH)":
-        lambda s: raised(lambda: starting_point("data/weights/x.ckpt", Path("data/weights"))),
+        lambda s: raised(lambda: starting_point(str(checkpoint()), weights_folder())),
+    "train.init_from 'PATH' does not exist (e.g. cp models/best.ckpt data/weights/shakespeare.ckpt)":
+        lambda s: raised(lambda: starting_point("data/weights/x.ckpt", weights_folder())),
     "train.init_from PATH has KEY=N but params.yaml's model has KEY=M: set model.KEY (and the others) to the"
     " checkpoint's": lambda s: raised(lambda: check_shape(load_checkpoint(checkpoint()),
                                                           tiny("model", embed_dim=99), "w.ckpt")),
