@@ -185,24 +185,25 @@ class TrainParams(Section):
     objective: Literal["last", "every"] = key(
         "loss on every position of each window, or on its last character only (last: the exercise's)")
     schedule: Annotated[Literal["constant", "wsd"], Why(
-        "wsd: the decay fits any machine's speed, since it starts when validation stalls or the time cap"
-        " nears")] = key(
-        "learning rate: constant (the exercise's), or wsd: warm-up, stable, then down to lr/10 when val_loss"
-        " stalls or the time runs low")
+        "wsd: the decay fits any machine's speed, since it starts when the time cap nears (or validation"
+        " stalls)")] = key(
+        "learning rate: constant (the exercise's), or wsd: warm-up, stable, then down to lr/10 when the time"
+        " runs low (without max_time: when val_loss stalls); the run ends when the decay does")
     warmup: Annotated[float, Why(
         "0: no gain measured at lr 0.01 and batch 64; it stays for larger learning rates and batches"
         " (several DDP processes), which need one")] = key("wsd: the warm-up's share of the first epoch",
                                                            ge=0, lt=1)
-    decay: float = key("wsd: the decay's share of the run (it starts at 95% of the rest of max_time at the"
-                       " latest)", gt=0, lt=1)
-    decay_patience: int = key("wsd: validations without a better val_loss before the decay starts (below"
-                              " patience)", ge=1, le=10**6)
+    decay: float = key("wsd: the decay's share of the run (with max_time: the last this share of the time)",
+                       gt=0, lt=1)
+    decay_patience: int = key("wsd without max_time: validations without a better val_loss before the decay"
+                              " starts (below patience)", ge=1, le=10**6)
     decay_start: Annotated[int, Field(ge=0, le=10**15)] | None = key(
         "wsd: the step where the decay starts; null: decide while training (metrics say where)")
     weight_decay: float = key("AdamW's decoupled weight decay of the weight matrices (0 = Adam; the"
                               " exercise's: 0)", ge=0, le=10)
-    ema: float = key("the decay of an exponential moving average of the weights, which validation scores and"
-                     " the checkpoints keep (0: none, the last weights)", ge=0, lt=1)
+    ema: float = key("a moving average of the weights, which validation scores and the checkpoints keep: its"
+                     " horizon as a share of the steps so far (0.1: about the last tenth; 0: none, the last"
+                     " weights)", ge=0, le=1)
     carry_state: float = key(
         "> 0: batch_size streams read the text window after window, each row starting from the state the"
         " last batch ended in with this probability (char-rnn's truncated back-propagation); 0: shuffled"

@@ -3,7 +3,7 @@
     check the data -> Trainer (one process, or DDP: train.devices, num_nodes, strategy)
     -> RunDir.start: resume from its last.ckpt if params and data are unchanged
     -> fit: validate every `val_check_interval`; EarlyStopping(val_loss), best and last checkpoints,
-       the time cap and the wsd decay (charlm.train.callbacks)
+       the time cap, the wsd decay and the end of the run when it ends (charlm.train.callbacks)
     -> the best checkpoint and the run's metrics (`run_metrics`): the best validation and how the run
        went (the test text is the evaluate stage's: training never reads it)
 
@@ -31,7 +31,7 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMonitor, WeightAveraging
+from lightning.pytorch.callbacks import Callback, LearningRateMonitor
 from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
@@ -55,8 +55,10 @@ from charlm.text.splits import (
 from charlm.train.batches import CharDataModule
 from charlm.train.callbacks import (
     DecayTrigger,
+    EarlyStoppingBeforeDecay,
     History,
     InterruptCheckpoint,
+    MovingAverage,
     Preview,
     ReportingCheckpoint,
     TimeLimit,
@@ -105,7 +107,7 @@ class Callbacks:
 
     history: History
     time_limit: TimeLimit
-    early: EarlyStopping
+    early: EarlyStoppingBeforeDecay
     best: ReportingCheckpoint
     trigger: DecayTrigger | None
     all: list[Callback]
@@ -128,30 +130,16 @@ def callbacks_for(cfg: TrainParams, run: RunDir, schedule: WarmupStableDecay | N
     history = History(run)
     time_limit = TimeLimit(cfg.max_time, clock)
     trigger = DecayTrigger(cfg, schedule, time_limit) if schedule else None
-    early = EarlyStopping(monitor="val_loss", mode="min", patience=cfg.patience,
-                          check_on_train_epoch_end=False)
+    early = EarlyStoppingBeforeDecay(cfg.patience, trigger)
     best = ReportingCheckpoint(run)
     triggers = [trigger] if trigger else []
-    # Lightning's average scores validation and fills the checkpoints' weights (the preview writes with
-    # the last weights)
-    average = [WeightAveraging(multi_avg_fn=ema(cfg.ema))] if cfg.ema else []
+    # the average scores validation and fills the checkpoints' weights (the preview writes with the last
+    # weights); first, so that after an interruption in validation it swaps back before anything saves
+    average = [MovingAverage(cfg.ema)] if cfg.ema else []
     ordered = [*average, *preview, history, time_limit, *triggers, early, best, InterruptCheckpoint(run)]
     if logged:
         ordered.append(LearningRateMonitor(logging_interval="step"))
     return Callbacks(history, time_limit, early, best, trigger, ordered)
-
-
-def ema(decay: float) -> Callable[[list[torch.Tensor], list[torch.Tensor], torch.Tensor], None]:
-    """The average's update after its n-th step, in place: decay min(`decay`, (1 + n) / (10 + n)), so early
-    on it follows the weights closely (the first validations score trained weights, not a mix with the
-    random ones) and later averages over about the last tenth of the run, at most 1 / (1 - decay) steps."""
-
-    def update(averages: list[torch.Tensor], currents: list[torch.Tensor], n: torch.Tensor) -> None:
-        d = min(decay, (1 + int(n)) / (10 + int(n)))
-        for average, current in zip(averages, currents, strict=True):
-            average.lerp_(current, 1 - d)
-
-    return update
 
 
 def optimisation(cfg: TrainParams) -> dict[str, float]:
@@ -214,6 +202,8 @@ def fit(model_cfg: ModelParams, train_cfg: TrainParams, seed: int, data_dir: Pat
 def stopped_by(parts: Callbacks) -> str:
     if parts.early.stopping_reason != EarlyStoppingReason.NOT_STOPPED:
         return "early_stopping"
+    if parts.trigger and parts.trigger.finished:
+        return "decay"
     return "max_time" if parts.time_limit.timed_out else "max_epochs"
 
 
@@ -238,6 +228,7 @@ def run_metrics(trainer: L.Trainer, parts: Callbacks, data: CharDataModule, val_
         "validations": len(history.validations),
         "stopped_by": stopped_by(parts),
         "decay_start_step": schedule.start if schedule else None,
+        "decay_steps": schedule.steps if schedule and schedule.start is not None else None,
         "decay_reason": parts.trigger.reason if parts.trigger else None,
         "final_lr": trainer.optimizers[0].param_groups[0]["lr"],
         "precision": trainer.precision,

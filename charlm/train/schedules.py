@@ -2,8 +2,9 @@
 
     constant  1 throughout (the exercise's)
     wsd       warm-up (linear, a share of the first epoch), stable at 1, then a cosine down to 1/10
-              that starts when training decides (a plateau of val_loss, the time budget running low,
-              the last epochs, or a fixed step), so one schedule fits any machine's speed
+              that starts when training decides (the time budget running low, a plateau of val_loss
+              without a time cap, the last epochs, or a fixed step), so one schedule fits any
+              machine's speed; the run ends when the decay does
 
 A schedule is made complete before the optimiser is built (LambdaLR evaluates step 0 then), handed
 to `LitCharRNN`, which wraps it in LambdaLR, and to `callbacks.DecayTrigger`, which starts its decay.
@@ -45,7 +46,8 @@ class WarmupStableDecay:
         within the budget that step `start` was (1 - share) of."""
         return max(1, round(start * share / (1 - share)))
 
-    def decay_from(self, start: int, share: float) -> None:
+    def decay_from(self, start: int, share: float, steps: int | None = None) -> None:
+        """Decay from step `start` over `steps` steps (None: the `share` of the run, see decay_steps)."""
         self.start = start
-        self.steps = self.decay_steps(start, share)
+        self.steps = steps or self.decay_steps(start, share)
 
