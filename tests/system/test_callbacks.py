@@ -8,12 +8,10 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import torch
 
-import pytest
-
 from charlm.model.lstm import LitCharRNN
-
 from charlm.text.splits import CharDataset
 from charlm.train.callbacks import Stopwatch
 from tests.helpers.config import tiny
