@@ -11,6 +11,7 @@ never in the tests. The corpus is the pipeline's own book (data/books/tinyshakes
     python -m bench memory MB                      peak memory of download/prepare/train, an MB corpus
     python -m bench parallel                       queued experiments and DDP, around real DVC commands
     python -m bench forgetting CHECKPOINT          a model's loss on the test split of --corpus
+    python -m bench warmstart CHECKPOINT           a head start's validation loss before training
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from bench.memory import bench_corpus_memory, memory_rows
 from bench.parallel import parallel
 from bench.peak import peak_shares
 from bench.project import BOOK, corpus_text, prepared_dir
-from bench.quality import forgetting, levers, quality
+from bench.quality import forgetting, levers, quality, warm_start
 from bench.speed import bare_training, bench_generation, bench_levers, bench_objectives, bench_stage
 from charlm import params
 from charlm.text.splits import load_vocab
@@ -76,6 +77,12 @@ def parser() -> argparse.ArgumentParser:
                                       " what a model trained from its weights on another book still knows")
     forgetting_.add_argument("checkpoint", type=Path, metavar="CHECKPOINT")
     forgetting_.set_defaults(run=lambda a: print(json.dumps(forgetting(a.checkpoint, a.corpus))))
+    warm = sub.add_parser("warmstart", help="a model started from CHECKPOINT's weights on the prepared data"
+                                            " (train.init_from set), before training: its validation loss"
+                                            " with new characters started unlikely vs PyTorch's rows")
+    warm.add_argument("checkpoint", type=Path, metavar="CHECKPOINT")
+    warm.add_argument("--data", type=Path, default=Path("data/prepared"))
+    warm.set_defaults(run=lambda a: print(json.dumps(warm_start(a.checkpoint, a.data, params.load("seed")))))
     return top
 
 

@@ -101,17 +101,20 @@ def sliding_loss(model: GPT, codes: torch.Tensor, block: int = BLOCK, batch: int
 
 def gpt_reader(model: GPT, block: int = BLOCK) -> Reader:
     """Dynamic evaluation's view of the GPT (charlm.evaluate.dynamic): the state is the last `block`
-    characters read; a segment is read after as many of them as fit in one block with it, so with
-    segments of 50 each character sees 14 to 63 characters before it (one character at a time: the
-    sliding window's 64)."""
+    characters read, and each character of a segment is predicted from the `block` characters before it
+    (all there are, near the start), as the sliding window reads: the same context as its static
+    reading, whatever the segment's length."""
 
     def step(x: torch.Tensor, y: torch.Tensor, state: torch.Tensor | None) -> tuple[torch.Tensor, Any]:
-        if len(x) > block:
-            raise ValueError(f"a segment of {len(x)} characters does not fit the GPT's block of {block}")
         history = x if state is None else torch.cat([state, x])
-        window = history[-block:]
-        logits = model(window[None])[0, -len(y):]
-        return F.cross_entropy(logits, y, reduction="sum"), window
+        first = len(history) - len(x)  # where the segment starts in it
+        logits = []
+        if first < block:  # positions whose whole history fits one block: one causal pass over it
+            logits.append(model(history[None, :block])[0, first:])
+        start = max(first, block)  # the rest: a full window ending at each position
+        if start < len(history):
+            logits.append(model(history.unfold(0, block, 1)[start - block + 1 :])[:, -1])
+        return F.cross_entropy(torch.cat(logits), y, reduction="sum"), history[-block:]
 
     return Reader(model, step)
 

@@ -70,9 +70,10 @@ def timed_loop(step: Callable[[torch.Tensor, torch.Tensor], object], epochs: Epo
 def bare_loop(model: LitCharRNN, epochs: Epochs, seconds: float, bf16: bool = False,
               max_steps: int | None = None) -> Rates:
     """Train `model` with plain PyTorch for `seconds`: its loss, backward, and the train stage's optimiser
-    (AdamW at the model's lr and weight decay; no schedule, no Lightning, no carried state)."""
-    optimiser = torch.optim.AdamW(model.parameters(), lr=model.hparams.lr,
-                                  weight_decay=model.hparams.weight_decay)
+    (the model's own AdamW, weight decay on its matrices only; no schedule, no Lightning, no carried
+    state)."""
+    optimiser = model.configure_optimizers()
+    optimiser = optimiser["optimizer"] if isinstance(optimiser, dict) else optimiser  # a schedule's: left out
 
     def step(x: torch.Tensor, y: torch.Tensor) -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):

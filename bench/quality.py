@@ -109,6 +109,8 @@ LEVERS: list[tuple[str, dict[str, Any]]] = [  # each changes params.yaml in one 
     ("384 units, dropout 0.2 (for longer runs)", {"model__hidden_size": 384, "model__dropout": 0.2}),
     ("the last weights, no moving average (ema 0)", {"train__ema": 0.0}),
     ("the decay over 30 % of the run", {"train__decay": 0.3}),
+    ("fp32 (train.precision 32-true)", {"train__precision": "32-true"}),
+    ("bf16 (train.precision bf16-mixed)", {"train__precision": "bf16-mixed"}),
 ]
 
 
@@ -143,3 +145,39 @@ def forgetting(checkpoint: Path, book: Path) -> dict[str, Any]:
         return {"checkpoint": str(checkpoint), "book": str(book),
                 "test_loss": round(lstm_block_loss(model, data, "test"), 4),
                 "test_loss_stateful": round(model.stateful_loss(load_split(data, "test")), 4)}
+
+
+def warm_start(checkpoint: Path, data: Path, seed: int) -> dict[str, Any]:
+    """A model started from `checkpoint`'s weights on the prepared data in `data` (prepared with
+    train.init_from set, so its vocabulary holds the checkpoint's characters), before any training: its
+    validation loss and the probability it gives the new characters, with their rows started as
+    charlm.model.transplant starts them and as PyTorch made them."""
+    import torch
+
+    from charlm import LitCharRNN
+    from charlm.model.checkpoint import load_checkpoint
+    from charlm.model.transplant import BY_CHARACTER, transplant
+    from charlm.train.batches import block_batches
+    from charlm.train.fit import char_counts
+
+    source = load_checkpoint(checkpoint)
+    vocab = load_vocab(data)
+    shape = {k: getattr(source.hparams, k) for k in ("maxlen", "embed_dim", "hidden_size", "num_layers")}
+    torch.manual_seed(seed)
+    model = LitCharRNN(len(vocab), **shape, vocab=vocab).eval()
+    pytorch_rows = {k: v.clone() for k, v in model.state_dict().items()}
+    new = [vocab.index(c) for c in transplant(model, vocab, source, char_counts(data, len(vocab)))]
+
+    def scored() -> dict[str, float]:
+        with torch.inference_mode():
+            x, y = next(iter(block_batches(data, "val")))
+            share = model.every_logits(x).softmax(-1)[..., new].sum(-1).mean().item()
+        return {"val_loss": round(lstm_block_loss(model, data, "val"), 4),
+                "new_characters_share": round(share, 4)}
+
+    started = scored()
+    state = model.state_dict()
+    for name in BY_CHARACTER:
+        state[name][new] = pytorch_rows[name][new]
+    return {"checkpoint": str(checkpoint), "new_characters": len(new), "started_unlikely": started,
+            "pytorch_rows": scored()}

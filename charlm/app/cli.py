@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 CHECKPOINT = "models/best.ckpt"
 DATA = "data/prepared"
+METRICS = "metrics/evaluate.json"
 LIVE = "dvclive"
 
 
@@ -94,6 +95,9 @@ def generate_options(gen: argparse.ArgumentParser) -> None:
                      help="first adapt the model to this UTF-8 text (a chapter of another author, say):"
                           " read it once, learning as it reads, then write with the adapted weights; prints"
                           " the text's loss before, while and after adapting; the checkpoint is not changed")
+    gen.add_argument("--data", default=DATA,
+                     help="the prepared data: --adapt gathers its statistics on the validation text"
+                          f" (default: {DATA}; without it, on a text the model writes)")
     gen.add_argument("--adapt-seconds", type=arg_number(float, 1, 3600), default=60, metavar="S",
                      help="stop adapting after about S seconds, wherever in the text (default: 60)")
 
@@ -141,7 +145,8 @@ def generate(args: argparse.Namespace) -> None:
                                   "seed": args.seed}, "charlm generate: ")
     model = load_checkpoint(args.checkpoint)
     if args.adapt:
-        model = adapted(model, Path(args.adapt), args.adapt_seconds)
+        model = adapted(model, Path(args.adapt), args.adapt_seconds, stage_metrics(args.checkpoint),
+                        Path(args.data))
     codes = encode_prompt(args.prompt, model.vocab, skip=args.skip_unknown,
                           remedy="remove them, or pass --skip-unknown")
     prompt = decode(codes, model.vocab)  # what the model read
@@ -153,12 +158,18 @@ def generate(args: argparse.Namespace) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
 
 
+def stage_metrics(checkpoint: str) -> Path | None:
+    """The evaluate stage's metrics if `checkpoint` is the pipeline's: they describe that model only."""
+    return Path(METRICS) if checkpoint == CHECKPOINT else None
+
+
 MAX_ADAPT_BYTES = 50_000_000  # a text to adapt to: a book is a few MB, the time cap ends the reading anyway
 
 
-def adapted(model: Checkpoint, path: Path, seconds: float) -> Checkpoint:
-    """`model` adapted to the text in `path` for about `seconds`; what it did on stderr."""
-    from charlm.evaluate.adapt import adapt, text_codes
+def adapted(model: Checkpoint, path: Path, seconds: float, metrics: Path | None, data: Path) -> Checkpoint:
+    """`model` adapted to the text in `path` for about `seconds`, read as the evaluate stage chose
+    (`metrics`) or params.yaml says, its statistics from `data`'s validation text; what it did on stderr."""
+    from charlm.evaluate.adapt import adapt, project_reading, text_codes, validation_codes
 
     if not path.is_file():
         raise CharlmError(f"--adapt {path}: no such file (name a UTF-8 text file)")
@@ -172,7 +183,7 @@ def adapted(model: Checkpoint, path: Path, seconds: float) -> Checkpoint:
     codes, unknown = text_codes(text, model.vocab, f"--adapt {path}")
     if unknown:
         print(f"adapt: left out characters the model does not know: {unknown!r}", file=sys.stderr)
-    a = adapt(model, codes, seconds)
+    a = adapt(model, codes, seconds, project_reading(metrics), validation_codes(data, model.vocab))
     print(f"adapt: read {a.chars:,} characters of {path} in {a.seconds:g} s; nats per character on them:"
           f" {a.before:.3f} before, {a.online:.3f} while adapting, {a.after:.3f} after (the checkpoint is"
           " unchanged)", file=sys.stderr, flush=True)
@@ -200,7 +211,8 @@ def explore(args: argparse.Namespace) -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before Gradio loads: no telemetry at all
     from charlm.app.page import serve
 
-    serve(Path(args.checkpoint), args.port, Path(args.data), Path(args.live))
+    serve(Path(args.checkpoint), args.port, Path(args.data), Path(args.live),
+          metrics=stage_metrics(args.checkpoint))
 
 
 def main(argv: list[str] | None = None) -> None:

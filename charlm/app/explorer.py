@@ -36,7 +36,7 @@ from charlm.app.probe import drawn_from, probabilities, read
 from charlm.app.sweeping import rows, texts_view
 from charlm.app.views import curves_plot, distribution_plot, folded_samples
 from charlm.errors import CharlmError
-from charlm.evaluate.adapt import adapt, text_codes
+from charlm.evaluate.adapt import adapt, project_reading, text_codes, validation_codes
 from charlm.labels import char_label
 from charlm.model.checkpoint import TrainedModel
 from charlm.params import Controls, checked
@@ -73,11 +73,13 @@ def random_seed() -> int:
 @dataclass
 class Explorer:
     """One checkpoint and what the panels read beside it: the prepared data (for the default texts and
-    the known words) and the run's DVCLive folder (for the curves)."""
+    the known words), the run's DVCLive folder (for the curves) and the evaluate stage's metrics (how
+    Adapt reads)."""
 
     model: TrainedModel
     data: Path | None = None
     live: Path | None = None
+    metrics: Path | None = None  # the evaluate stage's metrics, when the model is the pipeline's
 
     @functools.cached_property
     def first_prompt(self) -> str:
@@ -193,7 +195,8 @@ class Explorer:
         controls = checked(Controls, {"temperatures": [temperature], "length": ADAPT_WRITES,
                                       "seed": random_seed() if seed is None else seed})
         codes = self.codes(prompt, True)
-        adapted = adapt(self.model, text_codes_, seconds)
+        how = project_reading(self.metrics)
+        adapted = adapt(self.model, text_codes_, seconds, how, validation_codes(self.data, self.model.vocab))
         shown = decode(codes, self.model.vocab)
         left_out = f" Left out, as the model does not know them: {unknown!r}." if unknown else ""
         a = adapted

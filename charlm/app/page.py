@@ -95,19 +95,21 @@ def app(ex: Explorer, title: str) -> gr.Blocks:
     return blocks.queue(default_concurrency_limit=2, max_size=32)
 
 
-def explorer(checkpoint: Path, data: Path, live: Path) -> tuple[Explorer, str]:
+def explorer(checkpoint: Path, data: Path, live: Path, metrics: Path | None = None) -> tuple[Explorer, str]:
     model = load_checkpoint(checkpoint)
     if (data / "vocab.json").is_file() and load_vocab(data) != model.vocab:
         raise CharlmError(f"{checkpoint} was trained on another vocabulary than the prepared data in {data}:"
                           " pass --data with the data it was trained on")
     intro = INTRO.format(path=checkpoint, vocab=len(model.vocab), layers=model.hparams.num_layers,
                          hidden=model.hparams.hidden_size)
-    return Explorer(model, data if data.is_dir() else None, live if live.is_dir() else None), intro
+    return Explorer(model, data if data.is_dir() else None, live if live.is_dir() else None, metrics), intro
 
 
-def serve(checkpoint: Path, port: int | None, data: Path, live: Path, block: bool = True) -> gr.Blocks:
-    """Start the page on 127.0.0.1 (`port`, or a free one) and print its address."""
-    ex, intro = explorer(checkpoint, data, live)
+def serve(checkpoint: Path, port: int | None, data: Path, live: Path, block: bool = True,
+          metrics: Path | None = None) -> gr.Blocks:
+    """Start the page on 127.0.0.1 (`port`, or a free one) and print its address; `metrics`: the evaluate
+    stage's, for Adapt, when the checkpoint is the pipeline's."""
+    ex, intro = explorer(checkpoint, data, live, metrics)
     warnings.filterwarnings("ignore", module=r"gradio\.")  # Gradio's notes to its own developers (pandas 3)
     blocks = app(ex, intro)
     try:

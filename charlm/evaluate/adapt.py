@@ -1,8 +1,11 @@
 """Adapt a trained model to a text for a bounded time: dynamic evaluation that keeps what it learnt.
 
-    the text -> the RMS rule's gradient statistics on its start
-    -> read it once in segments, each scored, then learnt from (charlm.evaluate.dynamic), until the
-       text ends or the time is up
+    the settings the evaluate stage chose for this model (metrics/evaluate.json's `dynamic`), else
+    params.yaml's `evaluate` section (`reading`)
+    -> the rms rule's gradient statistics on held-out text: the end of the validation text, as the
+       evaluate stage gathers them, or without prepared data, a text the model writes itself
+    -> read the text once in segments, each scored, then learnt from (charlm.evaluate.dynamic), until
+       the text ends or the time is up
     -> the adapted weights, in memory only (the checkpoint on disk is never written), and the loss on
        the part read: with the trained weights, while adapting (each segment before its own update),
        and with the adapted weights
@@ -13,22 +16,51 @@ of another author, read once, moves the names, spelling and style of what the mo
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
+from charlm import params
 from charlm.errors import CharlmError
 from charlm.evaluate.dynamic import Rule, dynamic_loss, gradient_stats, learnt, lstm_reader, one_thread
 from charlm.model.checkpoint import Checkpoint, TrainedModel
 from charlm.model.network import layers
+from charlm.params import Controls
+from charlm.params.schema import EvaluateParams
+from charlm.sample.generate import written
+from charlm.text.splits import load_split, load_vocab
 
-LR = 0.001  # the rms rule's learning rate the evaluate stage chose on the default run's validation text
-DECAY = 0.003  # params.yaml's evaluate.decay: the pull back toward the trained weights
-SEGMENT = 50  # characters scored, then learnt from, at a time
-STATS_CHARS = 20_000  # the start of the text the gradient statistics are gathered on
 STATEFUL = Rule("sgd", 0.0)  # reading without learning: the stateful loss
+MAX_WRITTEN = 100_000  # characters a model writes for its own statistics at most (5x the default search's)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a text is read while adapting: the rule, the segment, and how much held-out text the rms
+    rule's statistics are gathered on."""
+
+    rule: Rule
+    segment: int
+    stats_chars: int
+
+
+def reading(cfg: EvaluateParams, chosen: dict[str, Any] | None) -> Reading:
+    """The evaluate stage's choice for this model (`chosen`: metrics/evaluate.json's `dynamic`), else
+    `cfg`'s rule and segment with the middle of its learning rates (the search's centre)."""
+    if chosen is None:
+        return Reading(Rule(cfg.rule, sorted(cfg.lrs)[len(cfg.lrs) // 2], cfg.decay), cfg.segment,
+                       cfg.search_chars)
+    try:
+        rule = Rule(chosen["rule"], float(chosen["lr"]), float(chosen.get("decay", 0.0)))
+        return Reading(rule, int(chosen["segment"]), cfg.search_chars)
+    except (KeyError, TypeError, ValueError):
+        raise CharlmError("metrics/evaluate.json has no valid `dynamic` settings: rerun the evaluate stage"
+                          " (dvc repro -f evaluate)") from None
 
 
 @dataclass(frozen=True)
@@ -64,20 +96,53 @@ def modules(model: TrainedModel) -> nn.Module:
     return module.eval()
 
 
-def adapt(model: TrainedModel, codes: torch.Tensor, seconds: float, lr: float = LR) -> Adapted:
-    """`model` adapted to the text `codes` (at least two characters), reading for about `seconds`."""
+def project_reading(metrics: Path | None) -> Reading:
+    """The reading of a project's model: the evaluate stage's choice in `metrics` (metrics/evaluate.json,
+    when the model is the pipeline's and the stage has run), else params.yaml's evaluate section."""
+    chosen = None
+    if metrics is not None and metrics.is_file():
+        try:
+            chosen = json.loads(metrics.read_text(encoding="utf-8"))["dynamic"]
+        except (ValueError, KeyError, TypeError):
+            raise CharlmError(f"{metrics} is not the evaluate stage's metrics: rerun it (dvc repro -f"
+                              " evaluate)") from None
+    return reading(params.load("evaluate"), chosen)
+
+
+def validation_codes(data: Path | None, vocab: list[str]) -> torch.Tensor | None:
+    """The prepared validation text's codes, if `data` holds it for this vocabulary."""
+    if data is None or not (data / "val.npy").is_file() or load_vocab(data) != vocab:
+        return None
+    return load_split(data, "val")
+
+
+def held_out(model: TrainedModel, val: torch.Tensor | None, chars: int) -> torch.Tensor:
+    """Text the model has not learnt from and will not be scored on: the last `chars` characters of the
+    validation text, or without one, `chars` characters the model writes at temperature 1 (the gradients
+    it expects on its own text)."""
+    if val is not None:
+        return val[-chars:]
+    text = written(model, [0], Controls(temperatures=[1.0], length=min(chars, MAX_WRITTEN)))[0][0]
+    return torch.tensor([model.vocab.index(c) for c in text])
+
+
+def adapt(model: TrainedModel, codes: torch.Tensor, seconds: float, how: Reading,
+          val: torch.Tensor | None) -> Adapted:
+    """`model` adapted to the text `codes` (at least two characters), read `how`, for about `seconds`;
+    `val`: the validation text's codes, for the rms rule's statistics (None: the model's own text)."""
     start = time.monotonic()
     module = modules(model)
     reader = lstm_reader(module)
-    stats = gradient_stats(reader, codes[:STATS_CHARS], SEGMENT)
+    stats = gradient_stats(reader, held_out(model, val, how.stats_chars), how.segment) \
+        if how.rule.name == "rms" else None
     trained = [w.detach().clone() for w in reader.weights]
     with one_thread():
-        scores = learnt(reader, codes, Rule("rms", lr, DECAY), SEGMENT, trained, stats, until=start + seconds)
-    read = codes[: len(scores) * SEGMENT + 1]
+        scores = learnt(reader, codes, how.rule, how.segment, trained, stats, until=start + seconds)
+    read = codes[: len(scores) * how.segment + 1]
     chars = len(read) - 1
     adapted = Checkpoint({k: v.detach().clone() for k, v in module.state_dict().items()}, model.hparams,
                          model.vocab)
-    after = dynamic_loss(reader, read, STATEFUL, SEGMENT)
-    before = dynamic_loss(lstm_reader(modules(model)), read, STATEFUL, SEGMENT)
+    after = dynamic_loss(reader, read, STATEFUL, how.segment)
+    before = dynamic_loss(lstm_reader(modules(model)), read, STATEFUL, how.segment)
     return Adapted(adapted, round(before, 4), round(sum(scores) / chars, 4), round(after, 4), chars,
                    round(time.monotonic() - start, 1))

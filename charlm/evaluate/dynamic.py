@@ -10,13 +10,15 @@ Scoring before learning is what keeps the measure honest: a segment's score neve
 update, so every character is still predicted from the text before it alone. Two update rules:
 
 - `sgd`: w <- w - lr * g, plain stochastic gradient descent.
-- `rms`: Krause's "RMS with a global decay prior": w <- w - lr * g / (sqrt(MS) + eps)
+- `rms`: a variant of Krause's "RMS with a global decay prior": w <- w - lr * g / (sqrt(MS) + eps)
   + decay * r * (w0 - w), where MS is each weight's mean squared gradient of the trained model on
   held-out text (`gradient_stats`), w0 the trained weights and r = sqrt(MS) / mean(sqrt(MS)) (decay * r
   at most 1): weights whose gradients are usually large learn and return faster. sqrt(MS) is floored
   at FLOOR x its mean over all weights: a weight that never moved while the statistics were gathered
   (a character absent from that text, a ReLU unit that stayed off) would otherwise take steps 1/eps
-  times its gradient the first time it does, and the model diverges.
+  times its gradient the first time it does, and the model diverges. Krause et al. gather MS on the
+  training text and have no floor; here MS comes from held-out text (the validation text), which
+  measures the gradients the model meets on text it has not learnt.
 
 Reading runs in one torch thread: a segment's operations (one row, 50 positions) are too small to
 share between cores (two threads gain a quarter on an idle 2-core machine), and on a busy one,

@@ -4,8 +4,8 @@ The layers must have the same shape (embed_dim, hidden_size, num_layers); the vo
 differ. The new model's vocabulary is the union of both (the prepare stage adds the starting model's
 characters to the text's, sorted), so
 every character the old model knew keeps its embedding row and its output row, moved to its new
-index, and a character only the new text has starts from the fresh rows the new model was built
-with. Every other weight is copied as it is.
+index, and a character only the new text has starts as the trained characters would see it
+(`start_fresh`). Every other weight is copied as it is.
 """
 
 from __future__ import annotations
@@ -42,9 +42,10 @@ def check_shape(source: Checkpoint, target: object, name: str) -> None:
 
 
 @torch.no_grad()
-def transplant(model: nn.Module, vocab: Sequence[str], source: Checkpoint) -> list[str]:
+def transplant(model: nn.Module, vocab: Sequence[str], source: Checkpoint, counts: torch.Tensor) -> list[str]:
     """Copy `source`'s weights into `model` (vocabulary `vocab`, which must hold every character of
-    source's); the characters that start fresh."""
+    source's); the characters that start fresh, which `start_fresh` sets up from `counts`, each
+    character's count in the new training text."""
     index = {c: i for i, c in enumerate(vocab)}
     missing = [c for c in source.vocab if c not in index]
     if missing:
@@ -57,4 +58,24 @@ def transplant(model: nn.Module, vocab: Sequence[str], source: Checkpoint) -> li
             state[name][rows] = weight.to(state[name].dtype)
         else:
             state[name].copy_(weight)
-    return sorted(set(vocab) - set(source.vocab))
+    fresh = sorted(set(vocab) - set(source.vocab))
+    if fresh:
+        start_fresh(state, rows, torch.tensor([index[c] for c in fresh]), counts)
+    return fresh
+
+
+def start_fresh(state: dict[str, torch.Tensor], known: torch.Tensor, fresh: torch.Tensor,
+                counts: torch.Tensor) -> None:
+    """New characters start as the trained ones would see them: an embedding row drawn with the mean and
+    spread of the trained rows, and an output row that predicts the character at its share of the new
+    text, whatever the context (zero weights; a bias at the log of its share, shifted as the trained
+    characters' biases are from the log of theirs). PyTorch's default rows would give each new
+    character about as much probability as a common one: a head start lost in its first steps."""
+    embed = state["embed.weight"]
+    trained = embed[known]
+    embed[fresh] = trained.mean(0) + trained.std(0, correction=0) * torch.randn(len(fresh), embed.shape[1])
+    log_share = (counts.double() + 0.5).log()  # +0.5: a character the training text lacks stays finite
+    bias = state["head.out.bias"]
+    shift = (bias[known].double() - log_share[known]).median()
+    state["head.out.weight"][fresh] = 0.0
+    bias[fresh] = (log_share[fresh] + shift).to(bias.dtype)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.project import ROOT
+from bench.project import ROOT, write_params
 from charlm.model.checkpoint import save as save_checkpoint
 from charlm.model.lstm import LitCharRNN
 
@@ -137,6 +140,7 @@ def test_adapt_reads_a_text_then_writes_with_the_adapted_weights(checkpoint, tmp
     """--adapt: the loss on the text before, while and after adapting on stderr; another text than without
     it from the same seed; the checkpoint file byte for byte as it was."""
     before = checkpoint.read_bytes()
+    write_params(tmp_path, {})  # the project's: how --adapt reads (params.yaml's evaluate section)
     chapter = tmp_path / "chapter.txt"
     chapter.write_text("the queen said: and so it is.\r\n" * 200 + "\u00a7", encoding="utf-8")
     args = ("--checkpoint", str(checkpoint), "--prompt", "the ", "-n", "60", "--seed", "1")
@@ -148,3 +152,22 @@ def test_adapt_reads_a_text_then_writes_with_the_adapted_weights(checkpoint, tmp
     assert "before" in notes[1] and "(the checkpoint is unchanged)" in notes[1]
     assert adapted.stdout != generate(*args, cwd=tmp_path).stdout
     assert checkpoint.read_bytes() == before
+
+
+def test_adapt_reads_as_the_evaluate_stage_chose_for_the_pipeline_s_model(checkpoint, tmp_path):
+    """The pipeline's checkpoint: --adapt reads with metrics/evaluate.json's settings; here a rate of 0,
+    so it learns nothing and writes what the model writes without it."""
+    write_params(tmp_path, {"evaluate.lrs": [0.001]})
+    (tmp_path / "models").mkdir()
+    shutil.copy(checkpoint, tmp_path / "models/best.ckpt")
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics/evaluate.json").write_text(
+        json.dumps({"dynamic": {"rule": "rms", "lr": 0.0, "decay": 0.003, "segment": 50}}))
+    chapter = tmp_path / "chapter.txt"
+    chapter.write_text("the queen said: and so it is.\n" * 100, encoding="utf-8")
+    args = ("--prompt", "the ", "-n", "60", "--seed", "1")
+    adapted = generate(*args, "--adapt", str(chapter), cwd=tmp_path)
+    assert adapted.returncode == 0, adapted.stderr
+    loss = re.search(r"([0-9.]+) before, ([0-9.]+) while adapting, ([0-9.]+) after", adapted.stderr)
+    assert loss and loss[1] == loss[2] == loss[3], adapted.stderr
+    assert adapted.stdout == generate(*args, cwd=tmp_path).stdout

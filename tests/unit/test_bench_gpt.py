@@ -52,18 +52,17 @@ def test_the_block_loss_restarts_the_context_every_block(tiny):
 
 
 def test_dynamic_evaluation_reads_the_gpt_with_its_context(tiny):
-    """Read one character at a time without learning, the GPT's reader is the sliding window; in segments
-    it sees less context (not more); learning changes the scores and the weights come back."""
+    """Without learning, the GPT's reader is the sliding window, whatever the segment's length (each
+    character sees the `block` before it); learning changes the scores and the weights come back."""
     from bench.gpt import gpt_reader
     from charlm.evaluate.dynamic import Rule, dynamic_loss
 
     model, codes = tiny
     reader = gpt_reader(model, block=8)
-    assert dynamic_loss(reader, codes, Rule("sgd", 0.0), 1) == pytest.approx(sliding_loss(model, codes, 8),
-                                                                              abs=1e-5)
+    for segment in (1, 3, 8, 20):
+        assert dynamic_loss(reader, codes, Rule("sgd", 0.0), segment) == pytest.approx(
+            sliding_loss(model, codes, 8), abs=1e-5), segment
     weights = [p.clone() for p in model.parameters()]
     static = dynamic_loss(reader, codes, Rule("sgd", 0.0), 4)
     assert dynamic_loss(reader, codes, Rule("sgd", 0.5), 4) != static
     assert all(torch.equal(p, w) for p, w in zip(model.parameters(), weights, strict=True))
-    with pytest.raises(ValueError, match="does not fit the GPT's block of 8"):
-        dynamic_loss(reader, codes, Rule("sgd", 0.0), 9)

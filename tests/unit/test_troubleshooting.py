@@ -564,7 +564,8 @@ TRIGGERS: dict[str, Trigger] = {
                                                           tiny("model", embed_dim=99), "w.ckpt")),
     "the prepared vocabulary lacks N of the starting model's characters (e.g. ...): rerun the prepare stage"
     " (dvc repro -f prepare)": lambda s: raised(lambda: transplant(LitCharRNN(1, vocab=["a"]), ["a"],
-                                                                  load_checkpoint(checkpoint(list("abc"))))),
+                                                                  load_checkpoint(checkpoint(list("abc"))),
+                                                                  torch.ones(1))),
     "data/prepared/vocab.json not found: run the prepare stage first (dvc repro prepare)":
         lambda s: raised(lambda: load_vocab(Path("data/prepared"))),
     "train.npy": lambda s: raised(lambda: load_split(Path("data/prepared"), "train")),
