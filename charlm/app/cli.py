@@ -166,21 +166,33 @@ def stage_metrics(checkpoint: str) -> Path | None:
 MAX_ADAPT_BYTES = 50_000_000  # a text to adapt to: a book is a few MB, the time cap ends the reading anyway
 
 
+def adapt_text(path: Path) -> str:
+    """The UTF-8 text in `path`, a regular file of at most MAX_ADAPT_BYTES (read up to one byte more: a
+    file in /proc says it has 0 bytes, whatever it holds)."""
+    if path.is_dir():
+        raise CharlmError(f"--adapt {path} is a directory: name a UTF-8 text file")
+    if path.exists() and not path.is_file():
+        raise CharlmError(f"--adapt {path} is not a regular file (a device, pipe or socket): name a UTF-8"
+                          " text file")
+    if not path.is_file():
+        raise CharlmError(f"--adapt {path}: no such file (name a UTF-8 text file)")
+    with open(path, "rb") as f:
+        raw = f.read(MAX_ADAPT_BYTES + 1)
+    if len(raw) > MAX_ADAPT_BYTES:
+        raise CharlmError(f"--adapt {path} is over {MAX_ADAPT_BYTES:,} bytes: give a part of it")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise CharlmError(f"--adapt {path} is not UTF-8 text ({e.reason} at byte {e.start:,})") from None
+
+
 def adapted(model: Checkpoint, path: Path, seconds: float, metrics: Path | None, data: Path) -> Checkpoint:
     """`model` adapted to the text in `path` for about `seconds`, read as the evaluate stage chose
     (`metrics`) or params.yaml says, its statistics from `data`'s validation text; what it did on stderr."""
-    from charlm.evaluate.adapt import adapt, project_reading, text_codes, validation_codes
+    from charlm.evaluate.adapt import adapt, max_chars, project_reading, text_codes, validation_codes
 
-    if not path.is_file():
-        raise CharlmError(f"--adapt {path}: no such file (name a UTF-8 text file)")
-    if path.stat().st_size > MAX_ADAPT_BYTES:
-        raise CharlmError(f"--adapt {path} is {path.stat().st_size:,} bytes, over {MAX_ADAPT_BYTES:,}: give a"
-                          " part of it")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise CharlmError(f"--adapt {path} is not UTF-8 text ({e.reason} at byte {e.start:,})") from None
-    codes, unknown = text_codes(text, model.vocab, f"--adapt {path}")
+    text = adapt_text(path)
+    codes, unknown = text_codes(text, model.vocab, f"--adapt {path}", limit=max_chars(seconds))
     if unknown:
         print(f"adapt: left out characters the model does not know: {unknown!r}", file=sys.stderr)
     a = adapt(model, codes, seconds, project_reading(metrics), validation_codes(data, model.vocab))

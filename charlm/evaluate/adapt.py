@@ -37,6 +37,8 @@ from charlm.text.splits import load_split, load_vocab
 
 STATEFUL = Rule("sgd", 0.0)  # reading without learning: the stateful loss
 MAX_WRITTEN = 100_000  # characters a model writes for its own statistics at most (5x the default search's)
+READ_RATE = 100_000  # characters per second a reading cannot beat (this CPU reads about 5,000)
+STATS_SHARE = 0.25  # of the time: the rms rule's statistics, gathered first
 
 
 @dataclass(frozen=True)
@@ -76,10 +78,16 @@ class Adapted:
     seconds: float
 
 
-def text_codes(text: str, vocab: list[str], name: str) -> tuple[torch.Tensor, str]:
-    """The text's codes (line ends as "\n"), the characters the model does not know left out, and those
-    characters: a model learns no new character by reading."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+def max_chars(seconds: float) -> int:
+    """The most characters a reading of `seconds` can get through (at READ_RATE): the rest of a text
+    need not even be encoded."""
+    return int(seconds * READ_RATE) + 1
+
+
+def text_codes(text: str, vocab: list[str], name: str, limit: int | None = None) -> tuple[torch.Tensor, str]:
+    """The text's codes (line ends as "\n"; its first `limit` characters), the characters the model does
+    not know left out, and those characters: a model learns no new character by reading."""
+    text = text[: None if limit is None else 2 * limit].replace("\r\n", "\n").replace("\r", "\n")[:limit]
     index = {c: i for i, c in enumerate(vocab)}
     codes = [index[c] for c in text if c in index]
     if len(codes) < 2:
@@ -133,8 +141,8 @@ def adapt(model: TrainedModel, codes: torch.Tensor, seconds: float, how: Reading
     start = time.monotonic()
     module = modules(model)
     reader = lstm_reader(module)
-    stats = gradient_stats(reader, held_out(model, val, how.stats_chars), how.segment) \
-        if how.rule.name == "rms" else None
+    stats = gradient_stats(reader, held_out(model, val, how.stats_chars), how.segment,
+                           until=start + STATS_SHARE * seconds) if how.rule.name == "rms" else None
     trained = [w.detach().clone() for w in reader.weights]
     with one_thread():
         scores = learnt(reader, codes, how.rule, how.segment, trained, stats, until=start + seconds)

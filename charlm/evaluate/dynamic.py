@@ -129,9 +129,11 @@ def restored(reader: Reader) -> Iterator[list[torch.Tensor]]:
         reader.module.train(was_training)
 
 
-def gradient_stats(reader: Reader, codes: torch.Tensor, segment: int) -> list[torch.Tensor]:
+def gradient_stats(reader: Reader, codes: torch.Tensor, segment: int, until: float = math.inf
+                   ) -> list[torch.Tensor]:
     """Each weight's mean squared gradient of the segments' mean losses (the RMS rule's MS), the trained
-    model reading `codes` with its state carried and without learning."""
+    model reading `codes` with its state carried and without learning; it stops after the segment that
+    passes time.monotonic() `until`."""
     with restored(reader), one_thread():
         squares = [torch.zeros_like(w) for w in reader.weights]
         count = 0
@@ -144,6 +146,8 @@ def gradient_stats(reader: Reader, codes: torch.Tensor, segment: int) -> list[to
                     s.add_(g * g)
             count += 1
             state = detached(state)
+            if time.monotonic() > until:
+                break
     return [s / max(count, 1) for s in squares]
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from charlm.evaluate.dynamic import dynamic_loss, lstm_reader, one_thread
 from charlm.evaluate.score import block_loss
-from charlm.evaluate.search import choose, diverged
+from charlm.evaluate.search import choose, diverged, is_diverged
 from charlm.model.lstm import LitCharRNN
 from charlm.params.schema import EvaluateParams
 from charlm.text.splits import check_scored, load_split
@@ -41,12 +41,13 @@ def measured(model: LitCharRNN, data_dir: Path | str, cfg: EvaluateParams) -> di
     test = load_split(data_dir, "test")
     static = block_loss(model, data_dir, "test")
     dynamic = dynamic_loss(reader, test, choice.rule, cfg.segment, choice.stats)
-    if not math.isfinite(dynamic):
+    stateful = model.stateful_loss(test)
+    if is_diverged(dynamic, stateful):
         raise diverged(dynamic, "test", choice.rule)
     return {
         "test_loss": round(static, 4),
         "test_bpc": round(static / math.log(2), 4),
-        "test_loss_stateful": round(model.stateful_loss(test), 4),
+        "test_loss_stateful": round(stateful, 4),
         "test_loss_dynamic": round(dynamic, 4),
         "dynamic": {**choice.rule.describe(), "segment": cfg.segment},
         "search": choice.table,

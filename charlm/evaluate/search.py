@@ -32,23 +32,32 @@ class Choice:
     table: dict[str, Any] | None
 
 
+DIVERGED = 1.1  # a reading this much worse than the same reading without learning has diverged, not learnt
+
+
+def is_diverged(loss: float, static: float) -> bool:
+    """Whether a dynamic reading's `loss` is no learning at all: not finite, or well above `static`."""
+    return not math.isfinite(loss) or loss > DIVERGED * static
+
+
 def diverged(loss: float, text: str, rule: Rule) -> CharlmError:
     return CharlmError(f"dynamic evaluation diverged on the {text} text (loss {loss}) with {rule.name} lr"
                        f" {rule.lr:g}: lower evaluate.lrs")
 
 
 def choose(reader: Reader, val: torch.Tensor, cfg: EvaluateParams) -> Choice:
-    """The lr of `cfg.lrs` that reads the end of the validation text best; non-finite losses lose."""
+    """The lr of `cfg.lrs` that reads the end of the validation text best; diverged readings lose."""
     stretch = val[-cfg.search_chars :]
     stats = gradient_stats(reader, stretch, cfg.segment) if cfg.rule == "rms" else None
     rules = [Rule(cfg.rule, lr, cfg.decay) for lr in cfg.lrs]
     if len(rules) == 1:
         return Choice(rules[0], stats, None)
     losses = [dynamic_loss(reader, stretch, rule, cfg.segment, stats) for rule in rules]
-    best = min(range(len(rules)), key=lambda i: (not math.isfinite(losses[i]), losses[i]))
-    if not math.isfinite(losses[best]):
+    static = reader_static(reader, stretch, cfg)
+    best = min(range(len(rules)), key=lambda i: (is_diverged(losses[i], static), losses[i]))
+    if is_diverged(losses[best], static):
         raise diverged(losses[best], "validation", rules[best])
-    table = {"chars": len(stretch), "val_loss_stateful": round(reader_static(reader, stretch, cfg), 4),
+    table = {"chars": len(stretch), "val_loss_stateful": round(static, 4),
              "tried": [{"lr": rule.lr, "val_loss_dynamic": round(loss, 4) if math.isfinite(loss) else None}
                        for rule, loss in zip(rules, losses, strict=True)]}
     return Choice(rules[best], stats, table)

@@ -65,18 +65,26 @@ def save(model: TrainedModel, path: Path) -> Path:
 
 def read(path: Path) -> Checkpoint:
     """The checkpoint at `path`, checked (torch's safe loader, declared shapes within bounds, weights of
-    exactly those shapes, a vocabulary of vocab_size characters); any exception if it is not one."""
+    exactly those shapes, a vocabulary of vocab_size distinct characters); any exception if it is not one."""
     with warnings.catch_warnings():  # torch warns about pickles it is about to refuse
         warnings.simplefilter("ignore")
         raw = torch.load(path, map_location="cpu", weights_only=True)
     hparams = SimpleNamespace(**raw["hyper_parameters"])
     check_shape(hparams)
     model = Checkpoint(dict(raw["state_dict"]), hparams, list(raw["vocab"]))
-    if len(model.vocab) != model.hparams.vocab_size or not all(isinstance(c, str) for c in model.vocab):
-        raise ValueError("vocabulary")
+    if len(model.vocab) != model.hparams.vocab_size:
+        raise ShapeError(f"its vocabulary has {len(model.vocab):,} entries for vocab_size="
+                         f"{model.hparams.vocab_size:,}")
+    if not all(is_character(c) for c in model.vocab) or len(set(model.vocab)) != len(model.vocab):
+        raise ShapeError("its vocabulary is not a list of distinct single characters")
     if {k: tuple(v.shape) for k, v in model.weights.items()} != shapes(model.hparams):
         raise ValueError("weights")
     return model
+
+
+def is_character(c: object) -> bool:
+    """One Unicode character that UTF-8 can write (a lone surrogate cannot)."""
+    return isinstance(c, str) and len(c) == 1 and not "\ud800" <= c <= "\udfff"
 
 
 def why_not(e: Exception) -> str:

@@ -64,5 +64,5 @@ class Controls(BaseModel):
 
     @model_validator(mode="after")
     def _bounded_output(self) -> Controls:
-        check_output(self.count * self.length * len(self.temperatures), "count or length")
+        check_output(self.count * self.length * len(self.temperatures), "count, length or temperatures")
         return self

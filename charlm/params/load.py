@@ -26,7 +26,7 @@ PARAMS_FILE = Path("params.yaml")
 
 class Loader(yaml.SafeLoader):
     """YAML 1.2's core schema, as DVC (ruamel.yaml) reads params.yaml: PyYAML alone reads YAML 1.1,
-    where `1:30` is 90, `1e-05` a string and `no` false. No aliases, no repeated keys."""
+    where `1:30` is 90, `1e-05` a string and `no` false. No aliases, no repeated or complex keys."""
 
     yaml_implicit_resolvers = {k: [(tag, regex) for tag, regex in v if tag not in (
         "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
@@ -42,6 +42,9 @@ class Loader(yaml.SafeLoader):
         seen = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, str | int | float | bool) and key is not None:
+                raise yaml.constructor.ConstructorError(None, None, "a key must be a plain word, not a"
+                                                        f" {type(key).__name__}", key_node.start_mark)
             if key in seen:
                 raise yaml.constructor.ConstructorError(None, None, f"key {key!r} appears twice",
                                                         key_node.start_mark)
@@ -59,9 +62,13 @@ Loader.add_implicit_resolver(
 Loader.add_constructor("tag:yaml.org,2002:int", lambda loader, node: int(loader.construct_scalar(node)))
 
 
+YAML_WORDS = {None: "null", True: "true", False: "false"}  # as params.yaml writes them
+
+
 def shown(value: Any) -> str:
-    """A value as an error message quotes it: its repr, cut short."""
-    text = repr(value)
+    """A value as an error message quotes it: as YAML writes null, true and false, else its repr (which
+    escapes what is invisible, e.g. a zero-width space), cut short."""
+    text = YAML_WORDS[value] if isinstance(value, bool) or value is None else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -88,7 +95,7 @@ def section(params: dict[str, Any], name: str) -> Any:
         raise CharlmError(f"{PARAMS_FILE}: '{name}' must be a mapping of keys, got {shown(values)}")
     for key in values:
         if key not in cls.model_fields:
-            raise CharlmError(f"{PARAMS_FILE}: unknown key '{name}.{key}'; {name} has"
+            raise CharlmError(f"{PARAMS_FILE}: unknown key {shown(f'{name}.{key}')}; {name} has"
                               f" {', '.join(sorted(cls.model_fields))}")
     for key in cls.model_fields:
         if key not in values:

@@ -260,7 +260,7 @@ class SampleParams(Section):
     @model_validator(mode="after")
     def _bounded_output(self) -> SampleParams:
         check_output(self.count * self.length * (len(self.temperatures) + self.refine),
-                     "sample.count or sample.length")
+                     "sample.count, sample.length or sample.temperatures")
         return self
 
     def controls(self, seed: int) -> Controls:
@@ -296,10 +296,19 @@ class EvaluateParams(Section):
         " no learning)")
     decay: float = key("rms: the share of its distance back to the trained weights a weight goes at each"
                        " step (scaled as its step is)", ge=0, le=1)
-    segment: int = key("characters scored, then learnt from, at a time (the LSTM's state carried)", ge=1,
-                       le=10**6)
+    segment: Annotated[int, Why("at most 10,000: the backward pass over a segment holds its activations,"
+                                " 3 GB for a million characters")] = key(
+        "characters scored, then learnt from, at a time (the LSTM's state carried)", ge=1, le=10_000)
     search_chars: int = key("the search reads the last this many characters of the validation text (rms:"
                             " its gradient statistics too)", ge=1, le=10**12)
+
+    @model_validator(mode="after")
+    def _enough_to_search(self) -> EvaluateParams:
+        if self.search_chars < 2 * self.segment:
+            raise CharlmError(f"evaluate.search_chars={self.search_chars} is less than two segments of"
+                              f" evaluate.segment={self.segment}: the search would score (almost) nothing;"
+                              f" raise it to {2 * self.segment} or more")
+        return self
 
 
 class SeedParams(Section):

@@ -17,6 +17,7 @@ import numpy as np
 
 BOOTSTRAP = 2000  # replicates: the 5 % and 95 % quantiles move by about 0.005 in log T between seeds
 LEVEL = 0.9  # the interval's coverage
+NO_INTERVAL = "one text per temperature gives no interval (sample.count 2 or more does)"
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,9 @@ class Crossing:
 
 def first_crossing(temperatures: np.ndarray, shares: np.ndarray, threshold: float) -> float:
     """log-T interpolated temperature where `shares` first goes from >= threshold to below it; -inf if
-    it starts below, +inf if it never falls below, nan if a share is missing. Temperatures ascending, > 0."""
-    if np.isnan(shares).any():
+    it starts below, +inf if it never falls below, nan if a share is missing (or none was measured).
+    Temperatures ascending, > 0."""
+    if len(shares) == 0 or np.isnan(shares).any():
         return float("nan")
     below = shares < threshold
     if below[0]:
@@ -65,6 +67,8 @@ def crossing(temperatures: np.ndarray, found: np.ndarray, words: np.ndarray, thr
     at = first_crossing(t, pooled(found, words), threshold)
     if not np.isfinite(at):
         return Crossing(None, None, None, why_none(at, t, threshold))
+    if found.shape[1] < 2:  # resampling one text gives that text back: no interval to speak of
+        return Crossing(round(at, 3), None, None, f"interpolated in log T; {NO_INTERVAL}")
     replicates = np.array([first_crossing(t, s, threshold) for s in resampled(found, words, seed)])
     replicates = replicates[~np.isnan(replicates)]
     low, high = np.quantile(replicates, [(1 - LEVEL) / 2, (1 + LEVEL) / 2], method="inverted_cdf")

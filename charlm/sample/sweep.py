@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from charlm.model.checkpoint import TrainedModel
 from charlm.params.controls import Controls
-from charlm.sample.crossing import LEVEL, Crossing, band, crossing, pooled, refinement
+from charlm.sample.crossing import LEVEL, NO_INTERVAL, Crossing, band, crossing, pooled, refinement
 from charlm.sample.generate import Prompt, written
 from charlm.sample.words import Counts, counts, pooled_metrics
 from charlm.text.splits import decode
@@ -57,7 +57,8 @@ class Sweep:
         c = self.crossing
         if c.at is None:
             return c.note[0].upper() + c.note[1:] + "."
-        interval = f"{LEVEL:.0%} interval {bound(c.low, '<')} to {bound(c.high, '>')}"
+        interval = NO_INTERVAL if NO_INTERVAL in c.note else \
+            f"{LEVEL:.0%} interval {bound(c.low, '<')} to {bound(c.high, '>')}"
         chance = "" if self.chance is None else f" Letter frequencies alone score {self.chance:.3f}."
         return (f"Words stop being recognisable from T ≈ {c.at:.2f} ({interval}): there the share of words"
                 f" the training text has falls below {self.threshold:g}.{chance}")

@@ -16,6 +16,8 @@ from matplotlib.figure import Figure
 from charlm.files import save_figure
 from charlm.labels import char_label, plain
 
+PLOTTED = 200  # bars in the frequency plot at most: a book has about 100 distinct characters
+
 
 def char_counts(counts: np.ndarray, idx2char: Sequence[str]) -> pd.DataFrame:
     """The table of each character's occurrences (`counts[i]` for `idx2char[i]`), most frequent first."""
@@ -26,14 +28,18 @@ def char_counts(counts: np.ndarray, idx2char: Sequence[str]) -> pd.DataFrame:
 
 
 def plot_frequency(table: pd.DataFrame, rare_below: int, path: Path) -> None:
-    fig = Figure(figsize=(max(8, 0.16 * len(table)), 4.5))
+    """A bar per character, the PLOTTED most frequent at most: a figure whose size does not grow with a
+    huge vocabulary (the rest is in the report and the table)."""
+    shown = table.head(PLOTTED)
+    fig = Figure(figsize=(max(8, 0.16 * len(shown)), 4.5))
     ax = fig.subplots()
-    colors = ["tab:red" if n < rare_below else "tab:blue" for n in table["count"]]
-    ax.bar(range(len(table)), table["count"], color=colors)
-    ax.set_xticks(range(len(table)), [plain(c) for c in table["char"]], rotation=90, fontsize=7)
+    colors = ["tab:red" if n < rare_below else "tab:blue" for n in shown["count"]]
+    ax.bar(range(len(shown)), shown["count"], color=colors)
+    ax.set_xticks(range(len(shown)), [plain(c) for c in shown["char"]], rotation=90, fontsize=7)
     ax.set_yscale("log")
+    which = f"the {PLOTTED} most frequent of " if len(table) > PLOTTED else ""
     ax.set(xlabel="character", ylabel="occurrences (log scale)",
-           title=f"Character frequencies ({len(table)} distinct; red: fewer than {rare_below})")
+           title=f"Character frequencies ({which}{len(table)} distinct; red: fewer than {rare_below})")
     save_figure(fig, path)
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from charlm.errors import CharlmError
 from charlm.files import atomic_path, write_json
+from charlm.params.controls import MAX_VOCAB
 
 CHUNK = 1 << 20  # characters read, counted or encoded at a time: bounds the temporary UTF-32 copies
 
@@ -146,6 +147,11 @@ def prepare(corpus: Path, out: Path, val_fraction: float, test_fraction: float,
     """vocab.json, train.npy, val.npy and test.npy in `out` for the UTF-8 text file `corpus`; the
     vocabulary also holds the `extra` characters (a starting model's), which then count 0."""
     idx2char, counts = with_extra(*count_chars(corpus), extra)
+    if len(idx2char) > MAX_VOCAB:  # every later stage would refuse the model trained on it
+        starting = f" ({len(extra):,} of them the starting model's)" if extra else ""
+        raise CharlmError(f"the vocabulary would have {len(idx2char):,} characters{starting}, more than a"
+                          f" model may have ({MAX_VOCAB:,}): clean the corpus, or start from another"
+                          " checkpoint")
     sizes = check_split(int(counts.sum()), val_fraction, test_fraction)
     chunks = encoded_chunks(corpus, idx2char, [sizes["train"], sizes["train"] + sizes["val"]])
     dtype = code_table(idx2char).dtype

@@ -66,7 +66,7 @@ from charlm.train.callbacks import (
 )
 from charlm.train.rundir import RunDir, fingerprint
 from charlm.train.schedules import WarmupStableDecay
-from charlm.train.trainer import make_trainer, quiet_lightning, use_threads
+from charlm.train.trainer import make_trainer, quiet_lightning, sigterm_to_lightning, use_threads
 
 BYTES_PER_PARAMETER = 16  # fp32 weights, their gradients and AdamW's two moments
 
@@ -191,7 +191,8 @@ def fit(model_cfg: ModelParams, train_cfg: TrainParams, seed: int, data_dir: Pat
         if logger:
             trainer.logger = logger(resume_from is not None)
         try:
-            trainer.fit(model, datamodule=data, ckpt_path=resume_from)
+            with sigterm_to_lightning():
+                trainer.fit(model, datamodule=data, ckpt_path=resume_from)
         except SIGTERMException:
             raise CharlmError("terminated (SIGTERM) during training; run `dvc repro` again to"
                               " resume") from None

@@ -38,13 +38,16 @@ def fingerprint(model: ModelParams, train: TrainParams, seed: int, data_dir: Pat
     """What a run depends on: resuming is only safe when all of it is unchanged (the starting weights
     too, whatever their file is called)."""
     data = {name: sha256(Path(data_dir) / name) for name in ("vocab.json", "train.npy", "val.npy")}
-    if init is not None:
-        digest = hashlib.sha256()
-        for name, weight in sorted(init.weights.items()):
-            digest.update(name.encode() + weight.numpy().tobytes())
-        data["init_from"] = digest.hexdigest()
     knobs = {k: v for k, v in train.model_dump().items() if k not in NOT_FINGERPRINTED}
-    return {"model": model.model_dump(), "train": knobs, "seed": seed, "data": data}
+    return {"model": model.model_dump(), "train": knobs, "seed": seed, "data": data,
+            "starting weights": None if init is None else weights_digest(init)}
+
+
+def weights_digest(init: Checkpoint) -> str:
+    digest = hashlib.sha256()
+    for name, weight in sorted(init.weights.items()):
+        digest.update(name.encode() + weight.numpy().tobytes())
+    return digest.hexdigest()
 
 
 def damage(checkpoint: Path, model: nn.Module) -> str | None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import logging
 import os
+import signal
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,7 +40,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 # Lightning's notes that nobody can act on here: the absent accelerators, its cloud products, how it
 # understood a setting charlm chose, that it stopped where charlm told it to
 UNACTIONABLE = ("💡", "GPU available:", "TPU available:", "HPU available:", "`Trainer.fit` stopped:",
-                "`Trainer(val_check_interval=", "`Trainer(limit_val_batches=")
+                "`Trainer(val_check_interval=", "`Trainer(limit_val_batches=",
+                "Using bfloat16 Automatic Mixed Precision")  # History's first line names the precision
 
 
 def _actionable(record: logging.LogRecord) -> bool:
@@ -119,6 +122,21 @@ def make_trainer(cfg: TrainParams, callbacks: list[Callback], progress: bool) ->
         )
     except MisconfigurationException as e:  # e.g. accelerator gpu on a machine without one
         raise CharlmError(f"train.accelerator={cfg.accelerator}, train.devices={cfg.devices}: {e}") from None
+
+
+@contextmanager
+def sigterm_to_lightning() -> Iterator[None]:
+    """SIGTERM as Lightning alone handles it meanwhile (it stops every process at a step and raises
+    SIGTERMException); a handler of charlm's own would be called from inside Lightning's."""
+    before = signal.getsignal(signal.SIGTERM)
+    main = threading.current_thread() is threading.main_thread()
+    if main:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        if main and before is not None:
+            signal.signal(signal.SIGTERM, before)
 
 
 def use_threads(threads: int | None) -> None:

@@ -154,6 +154,23 @@ def test_adapt_reads_a_text_then_writes_with_the_adapted_weights(checkpoint, tmp
     assert checkpoint.read_bytes() == before
 
 
+@pytest.mark.parametrize("what, message", [
+    ("folder", "is a directory: name a UTF-8 text file"),
+    ("fifo", "is not a regular file (a device, pipe or socket): name a UTF-8 text file"),
+    ("/dev/zero", "is not a regular file (a device, pipe or socket)"),
+    ("missing", ": no such file (name a UTF-8 text file)"),
+])
+def test_adapt_names_what_is_not_a_text_file(checkpoint, tmp_path, what, message):
+    path = Path(what) if what.startswith("/") else tmp_path / what
+    if what == "folder":
+        path.mkdir()
+    elif what == "fifo":
+        os.mkfifo(path)
+    result = generate("--checkpoint", str(checkpoint), "--adapt", str(path), cwd=tmp_path)
+    assert result.returncode == 1 and result.stderr == f"error: --adapt {path} {message}\n".replace(
+        f"{path} :", f"{path}:")
+
+
 def test_adapt_reads_as_the_evaluate_stage_chose_for_the_pipeline_s_model(checkpoint, tmp_path):
     """The pipeline's checkpoint: --adapt reads with metrics/evaluate.json's settings; here a rate of 0,
     so it learns nothing and writes what the model writes without it."""

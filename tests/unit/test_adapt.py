@@ -9,7 +9,7 @@ import torch
 
 from charlm import LitCharRNN
 from charlm.errors import CharlmError
-from charlm.evaluate.adapt import Reading, adapt, held_out, project_reading, reading, text_codes
+from charlm.evaluate.adapt import Reading, adapt, held_out, max_chars, project_reading, reading, text_codes
 from charlm.evaluate.dynamic import Rule
 from charlm.model.checkpoint import load_checkpoint, save
 from tests.helpers.config import tiny
@@ -85,3 +85,9 @@ def test_a_rate_of_zero_reads_without_learning(checkpoint):
     codes, _ = text_codes(TEXT, VOCAB, "text")
     a = adapt(load_checkpoint(checkpoint), codes, 600, Reading(Rule("rms", 0.0, 0.003), 50, 2000), None)
     assert a.before == a.online == a.after
+
+
+def test_a_long_text_is_encoded_only_as_far_as_the_time_can_read():
+    codes, _ = text_codes("ab\r\n" * 1000, VOCAB, "text", limit=10)
+    assert "".join(VOCAB[i] for i in codes) == "ab\nab\nab\nab"
+    assert max_chars(2) > max_chars(1) > 1000  # far more than a second's reading

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from charlm.text.charstats import char_counts, report
+from charlm.text.charstats import PLOTTED, char_counts, plot_frequency, report
 
 
 def test_report_names_the_rare_characters():
@@ -13,3 +13,14 @@ def test_report_names_the_rare_characters():
     text = report(table, rare_below=5)
     assert "most frequent: a 53.8%, ␣ 43.0%" in text
     assert "1 characters occur fewer than 5 times (stray symbols?): §(U+00A7)" in text
+
+
+def test_the_plot_shows_the_most_frequent_characters_whatever_the_vocabulary(tmp_path):
+    """65,536 characters make the same figure as PLOTTED do: its size does not grow with the vocabulary."""
+    from PIL import Image
+
+    counts = np.arange(1, 65_537)
+    plot_frequency(char_counts(counts, [chr(0x4E00 + i) for i in range(65_536)]), 5, tmp_path / "f.png")
+    plot_frequency(char_counts(counts[:PLOTTED], [chr(0x4E00 + i) for i in range(PLOTTED)]), 5,
+                   tmp_path / "g.png")
+    assert Image.open(tmp_path / "f.png").size == Image.open(tmp_path / "g.png").size

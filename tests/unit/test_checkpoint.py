@@ -80,3 +80,15 @@ def test_a_crafted_shape_is_refused_before_anything_is_built(tmp_path, key, valu
 def test_a_device_is_not_a_missing_file():
     with pytest.raises(CharlmError, match="/dev/null is not a regular file"):
         load_checkpoint("/dev/null")
+
+
+@pytest.mark.parametrize("vocab", [["ab", "c", "d"], ["", "c", "d"], ["\ud800", "c", "d"], ["c", "c", "d"]],
+                         ids=["two-characters", "empty", "lone-surrogate", "duplicate"])
+def test_a_vocabulary_of_anything_but_distinct_characters_is_refused(tmp_path, vocab):
+    """Generation encodes and prints each entry as one character: anything else is one line here, not a
+    traceback later (`ord()` in the sampler, a UnicodeEncodeError when printing)."""
+    model = LitCharRNN(3, embed_dim=2, hidden_size=2, vocab=list("cde"))
+    torch.save({"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams), "vocab": vocab},
+               tmp_path / "best.ckpt")
+    with pytest.raises(CharlmError, match=r"\(its vocabulary is not a list of distinct single characters\)"):
+        load_checkpoint(tmp_path / "best.ckpt")

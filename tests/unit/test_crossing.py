@@ -65,3 +65,17 @@ def test_refinement_adds_points_between_the_grid_points_around_the_crossing():
     assert extra == pytest.approx([2 ** 0.25, 2 ** 0.5, 2 ** 0.75], abs=1e-3)
     assert refinement(t, np.array([1.0, 0.9, 0.8, 0.7, 0.6]), 0.5, points=3) == []
     assert refinement(t, np.array([1.0, 0.9, 0.6, 0.3, 0.1]), 0.5, points=0) == []
+
+
+def test_one_text_per_temperature_gives_a_crossing_without_an_interval():
+    found, words = counts([0.8, 0.6, 0.2], texts=1)
+    c = crossing(np.array([1.0, 2.0, 4.0]), found, words, 0.5)
+    assert c.at == pytest.approx(2 ** 1.25, abs=1e-3) and (c.low, c.high) == (None, None)
+    assert c.note.startswith("interpolated in log T; one text per temperature gives no interval")
+
+
+def test_no_temperature_with_words_is_no_crossing_and_no_refinement():
+    """Greedy text only (T = 0), or texts too short to hold a word: nothing to interpolate."""
+    assert refinement(np.array([0.0]), np.array([0.9]), 0.5, points=3) == []
+    assert refinement(np.array([1.0, 2.0]), np.array([np.nan, np.nan]), 0.5, points=3) == []
+    assert math.isnan(first_crossing(np.array([]), np.array([]), 0.5))

@@ -127,3 +127,11 @@ def test_rms_stays_finite_where_the_statistics_saw_no_gradient(model):
 def test_rms_needs_statistics(model, codes):
     with pytest.raises(ValueError, match="statistics"):
         dynamic_loss(lstm_reader(model), codes, Rule("rms", 0.1), SEGMENT)
+
+
+def test_the_statistics_stop_after_the_segment_that_passes_their_time(model, codes):
+    """`until` in the past: the first segment alone, as a text of that one segment gives."""
+    reader = lstm_reader(model)
+    first = gradient_stats(reader, codes[: SEGMENT + 1], SEGMENT)
+    stopped = gradient_stats(reader, codes, SEGMENT, until=0.0)
+    assert all(torch.equal(a, b) for a, b in zip(first, stopped, strict=True))

@@ -118,8 +118,12 @@ def test_a_small_learning_rate_from_exp_run_is_accepted(tmp_path):
      "sample.top_k=1000000000000000000000000000000 is invalid; expected an integer from 0 to 65,536"),
     (lambda t: t.replace("temperatures: [0.2,", "temperatures: [0.0, -0.0, 0.2,", 1),
      "sample.temperatures=[0.0, -0.0, 0.2,"),
+    (lambda t: t + "? [a, b]\n: 1\n", "a key must be a plain word, not a list at line"),
+    (lambda t: t.replace("  lr: 0.01 ", "  lr\u200b: 0.01 "), "unknown key 'train.lr\\u200b'"),
+    (lambda t: t.replace("lr: 0.01 ", "lr: null "), "train.lr=null is invalid; expected a number"),
+    (lambda t: t.replace("lr: 0.01 ", "lr: true "), "train.lr=true is invalid; expected a number"),
 ], ids=["sexagesimal", "yes-no", "duplicate-key", "unknown-section", "alias", "huge-layers", "huge-threads",
-        "huge-top-k", "signed-zero"])
+        "huge-top-k", "signed-zero", "complex-key", "invisible-key", "null", "true"])
 def test_what_yaml_allows_but_a_params_file_never_needs_is_one_line(tmp_path, edit, message):
     """Read as DVC reads it (YAML 1.2), no key twice, no aliases (a billion-laughs bomb), no unknown
     section, no number so large that it hangs a stage: one line naming what is wrong."""

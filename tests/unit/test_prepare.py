@@ -115,3 +115,13 @@ def test_a_starting_model_s_characters_join_the_vocabulary(tmp_path):
     assert counts["Z"] == counts["é"] == 0 and counts["a"] == 60
     text = "".join(decode(load_split(tmp_path, s), prepared.idx2char) for s in ("train", "val", "test"))
     assert text == "abba cab\n" * 20
+
+
+def test_a_vocabulary_larger_than_a_model_may_have_is_refused_before_anything_is_written(tmp_path):
+    """A starting model with 65,536 characters plus the text's own: every later stage would refuse the
+    model trained on it, so prepare refuses first, in one line."""
+    (tmp_path / "corpus.txt").write_text("abba cab\n" * 20, encoding="utf-8")
+    extra = [chr(0x4E00 + i) for i in range(65_536)]
+    with pytest.raises(CharlmError, match="^the vocabulary would have 65,540 characters \\(65,536 of them the"
+                                          " starting model's\\), more than a model may have \\(65,536\\)"):
+        prepare(tmp_path / "corpus.txt", tmp_path / "out", 0.1, 0.1, extra=extra)

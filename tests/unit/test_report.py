@@ -53,3 +53,17 @@ def test_a_test_split_shorter_than_a_block_is_refused(tmp_path):
     model = LitCharRNN(len(load_vocab(data)), embed_dim=4, hidden_size=8)
     with pytest.raises(CharlmError, match="the test split has .* characters; scoring needs at least 41"):
         evaluate(model, data, settings())
+
+
+def test_a_finite_loss_far_above_reading_without_learning_is_divergence(prepared_dir, model):
+    """sgd at lr 100 learns the model into nonsense without ever reaching nan: a loss far above the
+    stateful one is refused too, not written as a result."""
+    with pytest.raises(CharlmError, match=r"^dynamic evaluation diverged on the test text \(loss [0-9.e+]+\)"
+                                          " with sgd lr 100: lower evaluate.lrs"):
+        evaluate(model, prepared_dir, settings(rule="sgd", lrs=[100.0]))
+
+
+def test_a_search_shorter_than_two_segments_is_refused():
+    with pytest.raises(CharlmError, match="evaluate.search_chars=1 is less than two segments of"
+                                          " evaluate.segment=20"):
+        settings(search_chars=1)

@@ -457,6 +457,8 @@ TRIGGERS: dict[str, Trigger] = {
         lambda s: params_error("seed", PROJECT + "foo:\n  bar: 1\n"),
     "params.yaml is not valid YAML: key 'lr' appears twice at line L, column C":
         lambda s: params_error("train", "train:\n  lr: 0.01\n  lr: 0.02\n"),
+    "params.yaml is not valid YAML: a key must be a plain word, not a list at line L, column C":
+        lambda s: params_error("train", "? [a, b]\n: 1\n"),
     "params.yaml is not valid YAML: aliases (*name) are not allowed in params.yaml at line L, column C":
         lambda s: params_error("sample", "x: &a [1, 1]\nsample:\n  temperatures: *a\n"),
     "params.yaml: missing key 'model.maxlen'": lambda s: params_error("model", without("model", "maxlen")),
@@ -479,7 +481,8 @@ TRIGGERS: dict[str, Trigger] = {
     " starts":
         lambda s: params_error("train", project_params({"train.schedule": "wsd", "train.decay_start": None,
                                                         "train.decay_patience": 4, "train.patience": 4})),
-    "count x length x temperatures is N characters, over 100,000,000: lower sample.count or sample.length":
+    "count x length x temperatures is N characters, over 100,000,000: lower sample.count, sample.length or"
+    " sample.temperatures":
         lambda s: params_error("sample", project_params({"sample.count": 10**4, "sample.length": 10**6})),
     "corpus.sha256 has N pins for M sources":
         lambda s: download_error([book("a.txt"), book("b.txt", "Twice upon a time.\n")], sha256=[""]),
@@ -562,6 +565,9 @@ TRIGGERS: dict[str, Trigger] = {
     "train.init_from PATH has KEY=N but params.yaml's model has KEY=M: set model.KEY (and the others) to the"
     " checkpoint's": lambda s: raised(lambda: check_shape(load_checkpoint(checkpoint()),
                                                           tiny("model", embed_dim=99), "w.ckpt")),
+    "the vocabulary would have N characters (M of them the starting model's), more than a model may have"
+    " (65,536): ...": lambda s: raised(lambda: prepare(put("c.txt", "ab\n" * 50), Path("out"), 0.1, 0.1,
+                                                       extra=[chr(0x4E00 + i) for i in range(65_536)])),
     "the prepared vocabulary lacks N of the starting model's characters (e.g. ...): rerun the prepare stage"
     " (dvc repro -f prepare)": lambda s: raised(lambda: transplant(LitCharRNN(1, vocab=["a"]), ["a"],
                                                                   load_checkpoint(checkpoint(list("abc"))),
@@ -599,6 +605,8 @@ TRIGGERS: dict[str, Trigger] = {
     "val loss": lambda s: diverged(s, "validation", [0.0, float("nan"), 0.0]),
     "dynamic evaluation diverged on the validation text (loss nan) with rms lr X: lower evaluate.lrs":
         dynamic_diverged,
+    "evaluate.search_chars=N is less than two segments of evaluate.segment=M: ...":
+        lambda s: raised(lambda: tiny("evaluate", search_chars=10, segment=50)),
     "terminated (SIGTERM) during training; run `dvc repro` again to resume": sigterm,
     "models/run is a symbolic link: make it a folder (train keeps its resumable state there)":
         run_folder_a_link,
