@@ -158,7 +158,6 @@ def warm_start(checkpoint: Path, data: Path, seed: int) -> dict[str, Any]:
     from charlm.model.checkpoint import load_checkpoint
     from charlm.model.transplant import BY_CHARACTER, transplant
     from charlm.train.batches import block_batches
-    from charlm.train.fit import char_counts
 
     source = load_checkpoint(checkpoint)
     vocab = load_vocab(data)
@@ -166,7 +165,7 @@ def warm_start(checkpoint: Path, data: Path, seed: int) -> dict[str, Any]:
     torch.manual_seed(seed)
     model = LitCharRNN(len(vocab), **shape, vocab=vocab).eval()
     pytorch_rows = {k: v.clone() for k, v in model.state_dict().items()}
-    new = [vocab.index(c) for c in transplant(model, vocab, source, char_counts(data, len(vocab)))]
+    new = [vocab.index(c) for c in transplant(model, vocab, source, load_split(data, "train"))]
 
     def scored() -> dict[str, float]:
         with torch.inference_mode():

@@ -12,16 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
-from torch import nn
 
 from charlm.confined import file_in
 from charlm.errors import CharlmError
 from charlm.model.checkpoint import Checkpoint, load_checkpoint
 
+if TYPE_CHECKING:  # the prepare stage reads starting points without loading Lightning
+    from charlm.model.lstm import LitCharRNN
+
 BY_CHARACTER = ("embed.weight", "head.out.weight", "head.out.bias")  # a row per vocabulary character
 SHAPE = ("embed_dim", "hidden_size", "num_layers")
+NORMALISER_CHARS = 20_000  # characters of the new text the known characters' normaliser is averaged on
 
 
 def starting_point(name: str, folder: Path) -> Checkpoint:
@@ -42,10 +46,10 @@ def check_shape(source: Checkpoint, target: object, name: str) -> None:
 
 
 @torch.no_grad()
-def transplant(model: nn.Module, vocab: Sequence[str], source: Checkpoint, counts: torch.Tensor) -> list[str]:
+def transplant(model: LitCharRNN, vocab: Sequence[str], source: Checkpoint, text: torch.Tensor) -> list[str]:
     """Copy `source`'s weights into `model` (vocabulary `vocab`, which must hold every character of
-    source's); the characters that start fresh, which `start_fresh` sets up from `counts`, each
-    character's count in the new training text."""
+    source's); the characters that start fresh, which `start_fresh` sets up from `text`, the new
+    training text's codes."""
     index = {c: i for i, c in enumerate(vocab)}
     missing = [c for c in source.vocab if c not in index]
     if missing:
@@ -60,22 +64,28 @@ def transplant(model: nn.Module, vocab: Sequence[str], source: Checkpoint, count
             state[name].copy_(weight)
     fresh = sorted(set(vocab) - set(source.vocab))
     if fresh:
-        start_fresh(state, rows, torch.tensor([index[c] for c in fresh]), counts)
+        start_fresh(model, rows, torch.tensor([index[c] for c in fresh]), text)
     return fresh
 
 
-def start_fresh(state: dict[str, torch.Tensor], known: torch.Tensor, fresh: torch.Tensor,
-                counts: torch.Tensor) -> None:
+def start_fresh(model: LitCharRNN, known: torch.Tensor, fresh: torch.Tensor, text: torch.Tensor) -> None:
     """New characters start as the trained ones would see them: an embedding row drawn with the mean and
     spread of the trained rows, and an output row that predicts the character at its share of the new
-    text, whatever the context (zero weights; a bias at the log of its share, shifted as the trained
-    characters' biases are from the log of theirs). PyTorch's default rows would give each new
-    character about as much probability as a common one: a head start lost in its first steps."""
+    text whatever the context: zero weights, and a bias of the log of that share plus the known
+    characters' mean log-normaliser on the start of the text (so that, on average, the new character
+    takes about its share of the probability). PyTorch's default rows would give each new character
+    about as much probability as a common one: a head start lost in its first steps."""
+    state = model.state_dict()
     embed = state["embed.weight"]
     trained = embed[known]
     embed[fresh] = trained.mean(0) + trained.std(0, correction=0) * torch.randn(len(fresh), embed.shape[1])
-    log_share = (counts.double() + 0.5).log()  # +0.5: a character the training text lacks stays finite
-    bias = state["head.out.bias"]
-    shift = (bias[known].double() - log_share[known]).median()
     state["head.out.weight"][fresh] = 0.0
-    bias[fresh] = (log_share[fresh] + shift).to(bias.dtype)
+    was_training = model.training
+    model.eval()
+    start = text[:NORMALISER_CHARS].long()
+    logits = model.every_logits(start[None, :-1])[0][:, known].float()
+    model.train(was_training)
+    counts = torch.bincount(text, minlength=len(embed)).double()
+    share = (counts[fresh] + 0.5) / counts.sum()  # +0.5: a character the training text lacks stays finite
+    bias = state["head.out.bias"]
+    bias[fresh] = (share.log() + torch.logsumexp(logits, -1).mean()).to(bias.dtype)

@@ -142,11 +142,6 @@ def callbacks_for(cfg: TrainParams, run: RunDir, schedule: WarmupStableDecay | N
     return Callbacks(history, time_limit, early, best, trigger, ordered)
 
 
-def char_counts(data_dir: Path, vocab_size: int) -> torch.Tensor:
-    """How often each character of the vocabulary occurs in the training split."""
-    return torch.bincount(load_split(data_dir, "train"), minlength=vocab_size)
-
-
 def optimisation(cfg: TrainParams) -> dict[str, float]:
     """The train params LitCharRNN keeps among its hyperparameters."""
     return {"lr": cfg.lr, "weight_decay": cfg.weight_decay, "carry_state": cfg.carry_state}
@@ -182,8 +177,7 @@ def fit(model_cfg: ModelParams, train_cfg: TrainParams, seed: int, data_dir: Pat
         trainer.log_every_n_steps = max(1, min(50, batches // 4))  # the lr curve
         model = LitCharRNN(len(idx2char), **model_cfg.model_dump(), **optimisation(train_cfg), vocab=idx2char,
                            lr_schedule=schedule)
-        fresh = transplant(model, idx2char, init, char_counts(data_dir, len(idx2char))) \
-            if init is not None else []
+        fresh = transplant(model, idx2char, init, load_split(data_dir, "train")) if init is not None else []
         # every process decides; the first one clears
         fp = fingerprint(model_cfg, train_cfg, seed, data_dir, init)
         first = trainer.is_global_zero

@@ -122,6 +122,6 @@ def test_a_vocabulary_larger_than_a_model_may_have_is_refused_before_anything_is
     model trained on it, so prepare refuses first, in one line."""
     (tmp_path / "corpus.txt").write_text("abba cab\n" * 20, encoding="utf-8")
     extra = [chr(0x4E00 + i) for i in range(65_536)]
-    with pytest.raises(CharlmError, match="^the vocabulary would have 65,540 characters \\(65,536 of them the"
+    with pytest.raises(CharlmError, match="^the vocabulary would have 65,541 characters \\(65,536 of them the"
                                           " starting model's\\), more than a model may have \\(65,536\\)"):
         prepare(tmp_path / "corpus.txt", tmp_path / "out", 0.1, 0.1, extra=extra)

@@ -571,7 +571,7 @@ TRIGGERS: dict[str, Trigger] = {
     "the prepared vocabulary lacks N of the starting model's characters (e.g. ...): rerun the prepare stage"
     " (dvc repro -f prepare)": lambda s: raised(lambda: transplant(LitCharRNN(1, vocab=["a"]), ["a"],
                                                                   load_checkpoint(checkpoint(list("abc"))),
-                                                                  torch.ones(1))),
+                                                                  torch.tensor([0]))),
     "data/prepared/vocab.json not found: run the prepare stage first (dvc repro prepare)":
         lambda s: raised(lambda: load_vocab(Path("data/prepared"))),
     "train.npy": lambda s: raised(lambda: load_split(Path("data/prepared"), "train")),
@@ -638,7 +638,11 @@ TRIGGERS: dict[str, Trigger] = {
         lambda s: generate_error("--length", "x"),
     "charlm generate: standard output is closed: there is nowhere to write the text": stdout_closed,
     "--adapt PATH: no such file (name a UTF-8 text file)": lambda s: generate_error("--adapt", "none.txt"),
-    "--adapt PATH is N bytes, over M: give a part of it": adapt_too_large,
+    "--adapt PATH is over M bytes: give a part of it": adapt_too_large,
+    "--adapt PATH is a directory: name a UTF-8 text file":
+        lambda s: generate_error("--adapt", str(put("shelf/a.txt").parent)),
+    "--adapt PATH is not a regular file (a device, pipe or socket): name a UTF-8 text file":
+        lambda s: generate_error("--adapt", "/dev/null"),
     "--adapt PATH is not UTF-8 text (...)":
         lambda s: generate_error("--adapt", str(put("a.txt", b"caf\xe9"))),
     "--adapt PATH has N characters the model knows: adapting needs at least 2":
