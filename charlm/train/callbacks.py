@@ -168,7 +168,7 @@ class DecayTrigger(Callback):
 
     It starts at step `decay_start` if set; else, with `max_time` set, once (1 - decay) of the time is
     spent, planned to end within the cap at the pace of the run so far, validation included (a plateau
-    is not trusted there: the moving average's slow, noisy curve looks flat long before it is); without
+    is not trusted there: at the peak learning rate validation wanders around a slow descent); without
     a time cap, after `decay_patience` validations without a better val_loss, over the `decay` share of
     the run so far; and at the latest at the last step whose decay still ends within `max_epochs`.
     The metrics report the step and the length (`decay_start_step`, `decay_steps`)."""
