@@ -52,18 +52,17 @@ from charlm.text.splits import (
     load_vocab,
     n_windows,
 )
+from charlm.train.average import MovingAverage
 from charlm.train.batches import CharDataModule
 from charlm.train.callbacks import (
-    DecayTrigger,
-    EarlyStoppingBeforeDecay,
     History,
     InterruptCheckpoint,
-    MovingAverage,
     Preview,
     ReportingCheckpoint,
     TimeLimit,
     epochs_done,
 )
+from charlm.train.decay import DecayTrigger, EarlyStoppingBeforeDecay
 from charlm.train.rundir import RunDir, fingerprint
 from charlm.train.schedules import WarmupStableDecay
 from charlm.train.trainer import make_trainer, quiet_lightning, sigterm_to_lightning, use_threads

@@ -15,7 +15,6 @@ from charlm.model.lstm import LitCharRNN
 from charlm.text.prepare import prepare
 from charlm.text.splits import CharDataset, load_split, load_vocab
 from charlm.train.batches import block_batches
-from charlm.train.callbacks import ema_update
 from charlm.train.fit import check_size, fit
 from charlm.train.rundir import RunDir
 from charlm.train.trainer import cpu_has_bf16
@@ -183,13 +182,3 @@ def test_the_average_of_the_weights_is_validated_and_kept(prepared_dir, tmp_path
     model = LitCharRNN.load_from_checkpoint(best, weights_only=True).eval()
     with torch.inference_mode():
         assert metrics["val_loss"] == pytest.approx(block_loss(model, prepared_dir, "val"), abs=1e-4)
-
-
-def test_the_average_spans_its_share_of_the_run():
-    """ema 0.1: the first update takes the new weights; after n steps the average weighs the new ones by
-    1 / (1 + n / 10), an horizon of about a tenth of the steps so far."""
-    update = ema_update(0.1)
-    for n, weight in ((0, 1.0), (90, 0.1), (10**6, 1e-5)):
-        average = [torch.zeros(1)]
-        update(average, [torch.ones(1)], torch.tensor(n))
-        assert average[0].item() == pytest.approx(weight, rel=1e-3)
