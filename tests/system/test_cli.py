@@ -157,7 +157,7 @@ def test_adapt_reads_a_text_then_writes_with_the_adapted_weights(checkpoint, tmp
 @pytest.mark.parametrize("what, message", [
     ("folder", "is a directory: name a UTF-8 text file"),
     ("fifo", "is not a regular file (a device, pipe or socket): name a UTF-8 text file"),
-    ("/dev/zero", "is not a regular file (a device, pipe or socket)"),
+    ("/dev/zero", "is not a regular file (a device, pipe or socket): name a UTF-8 text file"),
     ("missing", ": no such file (name a UTF-8 text file)"),
 ])
 def test_adapt_names_what_is_not_a_text_file(checkpoint, tmp_path, what, message):
