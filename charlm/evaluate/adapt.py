@@ -58,6 +58,8 @@ def reading(cfg: EvaluateParams, chosen: dict[str, Any] | None) -> Reading:
         return Reading(Rule(cfg.rule, sorted(cfg.lrs)[len(cfg.lrs) // 2], cfg.decay), cfg.segment,
                        cfg.search_chars)
     try:
+        if chosen["rule"] not in ("sgd", "rms"):
+            raise ValueError(chosen["rule"])
         rule = Rule(chosen["rule"], float(chosen["lr"]), float(chosen.get("decay", 0.0)))
         return Reading(rule, int(chosen["segment"]), cfg.search_chars)
     except (KeyError, TypeError, ValueError):

@@ -58,6 +58,8 @@ def test_the_reading_is_the_evaluate_stage_s_choice_else_params_yaml_s():
     assert reading(cfg, chosen) == Reading(Rule("sgd", 0.5, 0.0), 20, 500)
     with pytest.raises(CharlmError, match="rerun the evaluate stage"):
         reading(cfg, {"rule": "rms"})
+    with pytest.raises(CharlmError, match="rerun the evaluate stage"):
+        reading(cfg, {"rule": "adam", "lr": 0.1, "segment": 20})
 
 
 def test_a_project_s_reading_follows_its_metrics_and_params(tmp_path, monkeypatch):
