@@ -11,6 +11,9 @@
 #   make lock   the locks again from pyproject.toml's pins (LOCKFLAGS=--upgrade: every package to its newest)
 VENV ?= .venv
 PYTHON ?= python3
+# torch's CPU build (the locks' torch==2.13.0+cpu) is on PyTorch's own index, not on PyPI: pip looks there
+# when the lock does not install from the indexes it knows (a CUDA build from PyPI would be several GB)
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 # dvc.yaml runs `python -m stages.<name>`: put the venv first on PATH so that `python` is its interpreter.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
@@ -18,14 +21,21 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 install: $(VENV)/.installed-run
 
 $(VENV)/bin/python:
+	@$(PYTHON) tools/lock.py python requirements/run.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 
-# one stamp per lock, so that `make test` after `make run` adds the test tools and a new lock reinstalls
+# one stamp per lock, so that `make test` after `make run` adds the test tools and a new lock reinstalls;
+# then every version the lock pins must be the one installed (pip leaves an installed package it accepts)
 $(VENV)/.installed-%: requirements/%.txt pyproject.toml | $(VENV)/bin/python
-	$(VENV)/bin/python -m pip install --quiet --require-hashes -r $<
+	@$(VENV)/bin/python tools/lock.py python $<
+	$(VENV)/bin/python -m pip install --quiet --require-hashes -r $< 2>/dev/null \
+	  || $(VENV)/bin/python -m pip install --quiet --require-hashes -r $< --extra-index-url $(TORCH_INDEX) \
+	  || { echo "error: pip could not install $< (above: why); torch's CPU build comes from $(TORCH_INDEX):" \
+	       "pip must reach it, or pass TORCH_INDEX=<a mirror of it>" >&2; exit 1; }
 	$(VENV)/bin/python -m pip install --quiet --no-deps -e .
 	$(VENV)/bin/python -m pip check  # a lock that no longer meets pyproject.toml's pins stops here: make lock
+	@$(VENV)/bin/python tools/lock.py installed $<
 	touch $@
 
 run: install

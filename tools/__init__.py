@@ -1,2 +1,3 @@
 """Developer tools, not pipeline stages: generated docs and schema (paramdoc), dvc.yaml's code deps
-(deps), and a report comparing experiments (report)."""
+(deps), the table of what `dvc repro` reruns in docs/usage.md (reruns), and a report comparing
+experiments (report)."""

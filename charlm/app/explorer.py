@@ -50,9 +50,11 @@ __all__ = ["MAX_LENGTH", "MAX_PROMPT", "MAX_TEXT", "LINE_BREAK", "Explorer", "sp
 FIRST_PROMPT = "ROMEO:\n"
 RANK_CHARS = 20_000  # characters of validation text the cell ranking reads (half chooses, half measures)
 MAX_SWEEP_TEXTS = 20  # texts per temperature in the sweep: 12 temperatures x 20 x 1,000 characters at most
+MAX_SWEEP_LENGTH = 1000
 MIN_LETTERS, THRESHOLD, REFINE = 3, 0.5, 3  # the sweep's rules: params.yaml's defaults for the sample stage
 MAX_ADAPT_TEXT = 50_000  # characters of a text to adapt to: a chapter
 MAX_ADAPT_SECONDS = 60  # one request adapts for at most this long
+MAX_ADAPT_TEMPERATURE = 2.0  # the adapted model writes to be compared with the model before: readable text
 ADAPT_WRITES = 400  # characters each model writes after adapting
 SEEDS = 1_000_000  # a random seed is drawn below this: short enough to type again
 Spans = list[tuple[str, float | None]]  # HighlightedText's value: (text, score in [-1, 1])
@@ -174,7 +176,7 @@ class Explorer:
         if not ts or len(ts) > 12:
             raise CharlmError("give 1 to 12 temperatures, separated by commas")
         check("texts per temperature", count, 1, MAX_SWEEP_TEXTS)
-        check("length", length, 1, MAX_LENGTH)
+        check("characters per text", length, 1, MAX_SWEEP_LENGTH)
         if self.known is None:
             raise CharlmError("the sweep needs the training text's words: pass --data with the prepared data")
         controls = checked(Controls, {"temperatures": ts, "count": count, "length": length, "seed": seed})
@@ -190,6 +192,7 @@ class Explorer:
         the text's loss did, and a text from the same prompt and seed by the model before and after."""
         check_text("text", text, MAX_ADAPT_TEXT)
         check("seconds", seconds, 1, MAX_ADAPT_SECONDS)
+        check("temperature", temperature, 0, MAX_ADAPT_TEMPERATURE)
         text_codes_, unknown = text_codes(text, self.model.vocab, "the text")
         seed = seed_of(seed)
         controls = checked(Controls, {"temperatures": [temperature], "length": ADAPT_WRITES,

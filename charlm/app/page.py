@@ -19,10 +19,18 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from charlm.app.bounds import MAX_PROMPT
-from charlm.app.explorer import MAX_ADAPT_SECONDS, MAX_ADAPT_TEXT, Explorer
+from charlm.app.explorer import (
+    MAX_ADAPT_SECONDS,
+    MAX_ADAPT_TEMPERATURE,
+    MAX_ADAPT_TEXT,
+    MAX_SWEEP_LENGTH,
+    MAX_SWEEP_TEXTS,
+    Explorer,
+)
 from charlm.app.guard import LoopbackOnly
 from charlm.app.inside import lstm_tab, training_tab
-from charlm.app.widgets import CSS, SCRIPT, once
+from charlm.app.turns import LONG, Turns
+from charlm.app.widgets import CSS, SCRIPT, once, slider
 from charlm.app.writing import sure_tab, write_tab
 from charlm.errors import CharlmError
 from charlm.model.checkpoint import load_checkpoint
@@ -34,7 +42,7 @@ INTRO = ("**charlm explore**: {path}, {vocab} characters, {layers} x {hidden} LS
          " sure it was of each character, look inside its cells, and watch how it learnt.")
 
 
-def sweep_tab(ex: Explorer) -> None:
+def sweep_tab(ex: Explorer, turns: Turns) -> None:
     with gr.Tab("Temperature sweep"):
         gr.Markdown("From which temperature on are words no longer recognisable? Several texts per"
                     " temperature; the share of their words of 3+ letters that the training text has,"
@@ -46,9 +54,10 @@ def sweep_tab(ex: Explorer) -> None:
             temperatures = gr.Textbox(label="temperatures", value=GRID,
                                       info="points between the two around the crossing are added")
         with gr.Row():
-            count = gr.Slider(2, 20, value=10, step=1, label="texts per temperature",
+            count = slider(2, MAX_SWEEP_TEXTS, checked=False, value=10, step=1, label="texts per temperature",
                               info="more texts: a narrower interval, a longer wait")
-            length = gr.Slider(100, 1000, value=500, step=50, label="characters per text")
+            length = slider(100, MAX_SWEEP_LENGTH, checked=False, value=500, step=50,
+                            label="characters per text")
             seed = gr.Number(0, precision=0, label="seed", info="the same seed, the same texts")
             drop = gr.Checkbox(False, label="drop unknown characters")
         go = gr.Button("Sweep", variant="primary")
@@ -56,11 +65,12 @@ def sweep_tab(ex: Explorer) -> None:
         figure = gr.Plot(elem_id="sweep-figure", show_label=False)
         table = gr.Dataframe(label="by temperature", wrap=True)
         texts = gr.HTML(elem_id="sweep-texts")
-    go.click(once(ex.sweep), [prompt, temperatures, count, length, seed, drop],
-             [sentence, figure, table, texts], api_name="sweep")
+    inputs = [prompt, temperatures, count, length, seed, drop]
+    go.click(turns.taken(once(ex.sweep)), inputs, [sentence, figure, table, texts], api_name="sweep",
+             validator=turns.validator(len(inputs)), concurrency_id=LONG, concurrency_limit=1)
 
 
-def adapt_tab(ex: Explorer) -> None:
+def adapt_tab(ex: Explorer, turns: Turns) -> None:
     with gr.Tab("Adapt"):
         gr.Markdown("Paste a stretch of another text (a chapter of another author, say). The model reads it"
                     " once and learns as it reads: each stretch of 50 characters is scored first, then"
@@ -69,18 +79,20 @@ def adapt_tab(ex: Explorer) -> None:
         text = gr.Textbox(label="text to adapt to", lines=8, max_length=MAX_ADAPT_TEXT,
                           placeholder="paste a chapter here")
         with gr.Row():
-            seconds = gr.Slider(1, MAX_ADAPT_SECONDS, value=20, step=1, label="seconds",
+            seconds = slider(1, MAX_ADAPT_SECONDS, checked=False, value=20, step=1, label="seconds",
                                 info="it stops reading after this long, wherever it is in the text")
             prompt = gr.Textbox(label="prompt", value=ex.first_prompt, max_length=MAX_PROMPT)
-            temperature = gr.Slider(0, 2, value=0.8, step=0.05, label="temperature")
+            temperature = slider(0, MAX_ADAPT_TEMPERATURE, checked=False, value=0.8, step=0.05,
+                                 label="temperature")
             seed = gr.Textbox("", label="seed", placeholder="random", max_lines=1, max_length=20)
         go = gr.Button("Adapt and write", variant="primary")
         summary = gr.Markdown(elem_id="adapt-summary")
         with gr.Row():
             before = gr.HTML(label="before", elem_id="adapt-before")
             after = gr.HTML(label="after", elem_id="adapt-after")
-    go.click(once(ex.adapt), [text, seconds, prompt, temperature, seed], [summary, before, after],
-             api_name="adapt")
+    inputs = [text, seconds, prompt, temperature, seed]
+    go.click(turns.taken(once(ex.adapt)), inputs, [summary, before, after], api_name="adapt",
+             validator=turns.validator(len(inputs)), concurrency_id=LONG, concurrency_limit=1)
 
 
 def app(ex: Explorer, title: str) -> gr.Blocks:
@@ -88,9 +100,10 @@ def app(ex: Explorer, title: str) -> gr.Blocks:
         gr.Markdown(title)
         w = write_tab(ex)
         sure_tab(ex, w)
-        sweep_tab(ex)
+        turns = Turns()
+        sweep_tab(ex, turns)
         lstm_tab(ex)
-        adapt_tab(ex)
+        adapt_tab(ex, turns)
         training_tab(ex)
     return blocks.queue(default_concurrency_limit=2, max_size=32)
 

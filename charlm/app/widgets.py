@@ -62,16 +62,20 @@ SCRIPT = """
 """
 
 
-def slider(*args: Any, **kwargs: Any) -> gr.Slider:
+def slider(*args: Any, checked: bool = True, **kwargs: Any) -> gr.Slider:
     """gr.Slider whose out-of-range value from the API is a message without a traceback in the log
-    (a value typed in the page is refused by SCRIPT before it is sent). Not a subclass: Gradio would
-    write a type stub beside this file for one."""
+    (a value typed in the page is refused by SCRIPT before it is sent). `checked=False`: the value goes
+    on to the panel's function, which refuses it itself; for a long job's inputs, which Gradio reads
+    before its validator (charlm.app.turns), where a refusal would be a bare HTTP 400. Not a subclass:
+    Gradio would write a type stub beside this file for one."""
     made = gr.Slider(*args, **kwargs)
-    checked = made.preprocess
+    in_range = made.preprocess
 
     def preprocess(payload: float) -> float:
+        if not checked:
+            return payload
         try:
-            return checked(payload)
+            return in_range(payload)
         except gr.Error as e:
             raise gr.Error(e.message, print_exception=False) from None
 

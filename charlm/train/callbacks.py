@@ -12,6 +12,7 @@ Their state goes into each checkpoint, so a resumed run carries on with it.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -229,4 +230,4 @@ class InterruptCheckpoint(Callback):
             trainer.strategy.checkpoint_io.save_checkpoint(checkpoint_now(trainer), self.run.last)
             self.run.keep_log()
             print(f"\ntrain: interrupted in epoch {trainer.current_epoch + 1}; saved a resumable checkpoint, "
-                  "run `dvc repro` again to continue", flush=True)
+                  "run `dvc repro` again to continue", file=sys.stderr, flush=True)

@@ -92,6 +92,26 @@ def test_bad_input_is_a_message_and_the_next_request_works(client, call, message
     assert len(write(client, length=20)[-1][1]) == 20
 
 
+@pytest.mark.parametrize("call, message", [
+    (lambda c: c.predict("the king", 61, PROMPT, 0.8, "3", api_name="/adapt"),
+     "seconds must be from 1 to 60, got '61'"),
+    (lambda c: c.predict("the king", 5, PROMPT, -1, "3", api_name="/adapt"),
+     "temperature must be from 0 to 2, got '-1'"),
+    (lambda c: c.predict("the king", "soon", PROMPT, 0.8, "3", api_name="/adapt"),
+     "seconds must be from 1 to 60, got 'soon'"),
+    (lambda c: c.predict(PROMPT, "1", 21, 100, 0, False, api_name="/sweep"),
+     "texts per temperature must be from 1 to 20, got '21'"),
+    (lambda c: c.predict(PROMPT, "1", 2, 5000, 0, False, api_name="/sweep"),
+     "characters per text must be from 1 to 1000, got '5000'"),
+], ids=["adapt-seconds", "adapt-temperature", "adapt-seconds-text", "sweep-count", "sweep-length"])
+def test_a_slider_s_range_holds_through_the_api_without_a_traceback(client, capfd, call, message):
+    """The API takes any number: out of a slider's range it is a message, and the server's log stays clean."""
+    capfd.readouterr()
+    with pytest.raises(AppError, match=message):
+        call(client)
+    assert "Traceback" not in capfd.readouterr().err
+
+
 def test_unknown_characters_can_be_dropped(client):
     assert write(client, prompt="KING §:\n", length=20, drop=True)[-1][0].startswith("KING :\n")
 
@@ -193,3 +213,5 @@ def test_adapt_reads_a_pasted_text_and_writes_before_and_after(client):
     summary, before, after = client.predict(text, 10, PROMPT, 0.8, "3", api_name="/adapt")
     assert summary.startswith("Read 1,949 characters in") and "after" in summary
     assert PROMPT.strip() in before and before != after
+
+

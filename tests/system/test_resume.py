@@ -8,6 +8,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import IO
 
 import pytest
 import torch
@@ -47,10 +48,9 @@ def default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def start_repro(repo: Path) -> subprocess.Popen[str]:
+def start_repro(repo: Path, stderr: IO[str] | int = subprocess.DEVNULL) -> subprocess.Popen[str]:
     return subprocess.Popen([*DVC, "repro"], cwd=repo, env=environment(), start_new_session=True,
-                            preexec_fn=default_sigint, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True)
+                            preexec_fn=default_sigint, stdout=subprocess.PIPE, stderr=stderr, text=True)
 
 
 def wait_for(proc: subprocess.Popen[str], prefix: str, seen: list[str]) -> float:
@@ -66,20 +66,21 @@ def interrupt_training(repo: Path, sig: signal.Signals) -> tuple[int, float | No
     """Start `dvc repro`; when training reports its first checkpoint, send `sig` to the process group.
     The epochs in the resumable checkpoint, and the seconds from the start of training until it said it
     was interrupted (None if it could not say, after SIGKILL): an upper bound of the time it trained."""
-    proc, seen = start_repro(repo), []
-    started = wait_for(proc, "train: training from epoch 1,", seen)
-    wait_for(proc, "train: epoch 1 ", seen)  # the event: the epoch-1 checkpoint is written
-    # the curves grow in place, where `dvc plots` looks, while training still runs
-    assert (repo / "dvclive/plots/metrics/val/loss.tsv").read_text().count("\n") >= 2  # header + epoch 1
-    assert proc.poll() is None
-    os.killpg(proc.pid, sig)
-    ended = None
-    for line in proc.stdout:  # after SIGINT, the stage says when it has saved where it was
-        seen.append(line)
-        if line.startswith("train: interrupted in epoch"):
-            ended = time.perf_counter()
-    assert proc.wait(timeout=300) != 0, "".join(seen)
-    return epoch_of(repo / LAST), ended - started if ended else None
+    with open(repo.parent / "interrupted.err", "w+", encoding="utf-8") as errors:
+        proc, seen = start_repro(repo, errors), []
+        started = wait_for(proc, "train: training from epoch 1,", seen)
+        wait_for(proc, "train: epoch 1 ", seen)  # the event: the epoch-1 checkpoint is written
+        # the curves grow in place, where `dvc plots` looks, while training still runs
+        assert (repo / "dvclive/plots/metrics/val/loss.tsv").read_text().count("\n") >= 2  # header + epoch 1
+        assert proc.poll() is None
+        os.killpg(proc.pid, sig)
+        seen += proc.stdout.readlines()  # until the stage and DVC have ended
+        ended = time.perf_counter()
+        assert proc.wait(timeout=300) != 0, "".join(seen)
+        errors.seek(0)
+        said = "train: interrupted in epoch" in errors.read()  # the stage saved where it was (on stderr)
+    assert not any("interrupted in epoch" in line for line in seen)
+    return epoch_of(repo / LAST), ended - started if said else None
 
 
 def resume_training(repo: Path) -> tuple[str, float]:
@@ -109,6 +110,7 @@ def test_interrupted_training_resumes(repo, sig):
     assert metrics["resumed_after_epoch"] == epoch  # not epoch 0
     assert metrics["epochs"] == EPOCHS  # the resumed run finished the remaining epochs, no more
     if sig == signal.SIGINT:  # the time and windows trained, including the interrupted part of an epoch
+        assert first is not None, "the stage did not say on stderr that it saved where it was"
         # both runs' seconds, counted from the saved clock on: more than the interrupted run had, and no
         # more than the test saw pass from the start of training to its end in both (not uptime)
         assert before["train_seconds"] < metrics["train_seconds"] <= first + second + 0.1, (metrics, before)

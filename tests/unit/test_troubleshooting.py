@@ -14,6 +14,7 @@ import errno
 import io
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -36,6 +37,9 @@ import charlm.train.trainer as trainer_module
 from bench.project import ROOT, project_params, write_params
 from charlm import params
 from charlm.app.cli import main as charlm_main
+from charlm.app.explorer import Explorer
+from charlm.app.guard import refusal
+from charlm.app.turns import refused_turn
 from charlm.errors import CharlmError, cli
 from charlm.files import atomic_write
 from charlm.model.checkpoint import load_checkpoint
@@ -410,6 +414,44 @@ def port_taken(s: Scene) -> str:
         return explore_error(s.monkeypatch, "--port", str(taken.getsockname()[1]))
 
 
+def interrupted(s: Scene) -> str:
+    """SIGTERM (or Ctrl-C) reaching an entry point: the signal sent to this process while `cli` runs its
+    main (the handlers it installs are put back afterwards)."""
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return printed(lambda: cli(lambda: os.kill(os.getpid(), signal.SIGTERM)))
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
+def books_folder_missing(s: Scene) -> str:
+    """A local book named while data/books/ does not exist (download_error would make the folder)."""
+    return refused(corpus("data/books/a.txt"), Path.cwd(), ".*", books=BOOKS)
+
+
+def adapt_metrics(s: Scene, content: str) -> str:
+    """`charlm generate --adapt` with the pipeline's model and metrics/evaluate.json holding `content`."""
+    write_params(Path.cwd(), {})
+    put("metrics/evaluate.json", content)
+    return generate_error("--adapt", str(put("a.txt", "once upon a time\n")))
+
+
+def page(data: Path | None = None) -> Explorer:
+    """What `charlm explore`'s page calls for each panel, over a tiny untrained model."""
+    return Explorer(load_checkpoint(checkpoint()), data)
+
+
+def request_refused(path: str = "/", method: str = "GET", **headers: str) -> str:
+    """What `charlm explore`'s server answers a request it refuses (an ASGI scope, as Gradio's server
+    hands it on)."""
+    headers = {"host": "127.0.0.1:7860", **headers}
+    raw = [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()]
+    refused_with = refusal({"type": "http", "path": path, "method": method, "headers": raw})
+    assert refused_with is not None
+    return refused_with[1]
+
+
 def report_error(s: Scene, experiments: list[dict[str, Any]]) -> str:
     """tools.report, with DVC answering `experiments` to exp_show."""
     import dvc.api
@@ -444,6 +486,9 @@ GUTENBERG_ONLY = ("*** START OF THE PROJECT GUTENBERG EBOOK TINY ***\n\n"
 
 # Each documented message (as the doc spells it, in its order) -> what provokes it, returning what is said
 TRIGGERS: dict[str, Trigger] = {
+    # after a failure
+    "interrupted": interrupted,
+
     # params.yaml
     "params.yaml: KEY=VALUE is invalid; expected ...":
         lambda s: params_error("train", project_params({"train.lr": -1})),
@@ -463,6 +508,7 @@ TRIGGERS: dict[str, Trigger] = {
         lambda s: params_error("sample", "x: &a [1, 1]\nsample:\n  temperatures: *a\n"),
     "params.yaml: missing key 'model.maxlen'": lambda s: params_error("model", without("model", "maxlen")),
     "params.yaml: 'train' must be a mapping of keys, got ...": lambda s: params_error("train", "train: 3\n"),
+    "params.yaml must be a mapping of sections": lambda s: params_error("seed", "- seed\n- 1\n"),
     "params.yaml is not valid YAML: ... at line L, column C": lambda s: params_error("seed", "seed: [1\n"),
     "... found character '\\t' that cannot start any token ... (indent with spaces: YAML does not allow"
     " tabs)":
@@ -502,6 +548,7 @@ TRIGGERS: dict[str, Trigger] = {
         lambda s: download_error([book("a.txt"), book("copy.txt")]),
     "data/books is a link (to ...): the folder data/books/ must be a real folder, not a link, so that"
     " nothing outside it is read": books_folder_a_link,
+    "the folder data/books/ does not exist: create it and put the book in it": books_folder_missing,
     "corpus.source '...': a Gutenberg id is a number, e.g. gutenberg:1342":
         lambda s: download_error("gutenberg:pride"),
     "corpus.source '...': only http:// and https:// URLs or local paths are supported":
@@ -562,6 +609,8 @@ TRIGGERS: dict[str, Trigger] = {
         lambda s: raised(lambda: starting_point(str(checkpoint()), weights_folder())),
     "train.init_from 'PATH' does not exist (e.g. cp models/best.ckpt data/weights/shakespeare.ckpt)":
         lambda s: raised(lambda: starting_point("data/weights/x.ckpt", weights_folder())),
+    "the folder data/weights/ does not exist: create it and put the starting checkpoint in it":
+        lambda s: raised(lambda: starting_point("data/weights/x.ckpt", Path("data/weights"))),
     "train.init_from PATH has KEY=N but params.yaml's model has KEY=M: set model.KEY (and the others) to the"
     " checkpoint's": lambda s: raised(lambda: check_shape(load_checkpoint(checkpoint()),
                                                           tiny("model", embed_dim=99), "w.ckpt")),
@@ -577,6 +626,8 @@ TRIGGERS: dict[str, Trigger] = {
     "train.npy": lambda s: raised(lambda: load_split(Path("data/prepared"), "train")),
     "data/prepared/vocab.json is not a vocabulary (...)":
         lambda s: damaged_prepared("vocab.json", b"garbage"),
+    "data/prepared/vocab.json: 'idx2char' is not a list of distinct characters: ...":
+        lambda s: damaged_prepared("vocab.json", b'{"idx2char": ["a", "b", "a"]}'),
     "... is not a NumPy array file (...)": lambda s: damaged_prepared("train.npy", b"\x93NUMPY garbage"),
     "... holds no 1-d array of character codes":
         lambda s: damaged_prepared("train.npy", np.zeros((2, 2), dtype=np.uint8)),
@@ -636,6 +687,12 @@ TRIGGERS: dict[str, Trigger] = {
     "length=...": lambda s: generate_error("--length", "0"),
     "charlm generate: argument --length/-n: 'x' is not a whole number (see charlm generate --help)":
         lambda s: generate_error("--length", "x"),
+    "charlm generate: argument --temperature/-t: 'nan' must be finite (see charlm generate --help)":
+        lambda s: generate_error("-t", "nan"),
+    "charlm explore: argument --port: 'N' must be from 1 to 65535 (see charlm explore --help)":
+        lambda s: charlm("explore", "--port", "0"),
+    "charlm generate: argument --adapt-seconds: 'S' must be from 1 to 3600 (see charlm generate --help)":
+        lambda s: generate_error("--adapt-seconds", "0.5"),
     "charlm generate: standard output is closed: there is nowhere to write the text": stdout_closed,
     "--adapt PATH: no such file (name a UTF-8 text file)": lambda s: generate_error("--adapt", "none.txt"),
     "--adapt PATH is over M bytes: give a part of it": adapt_too_large,
@@ -647,10 +704,45 @@ TRIGGERS: dict[str, Trigger] = {
         lambda s: generate_error("--adapt", str(put("a.txt", b"caf\xe9"))),
     "--adapt PATH has N characters the model knows: adapting needs at least 2":
         lambda s: generate_error("--adapt", str(put("a.txt", "\u00a7\u00a7\u00a7"))),
+    "metrics/evaluate.json has no valid `dynamic` settings: rerun the evaluate stage (dvc repro -f evaluate)":
+        lambda s: adapt_metrics(s, '{"dynamic": {"rule": "adam", "lr": 0.001, "segment": 50}}'),
+    "metrics/evaluate.json is not the evaluate stage's metrics: rerun it (dvc repro -f evaluate)":
+        lambda s: adapt_metrics(s, "garbage"),
     "cannot listen on 127.0.0.1:PORT: ... (pass another --port)": port_taken,
     "no experiments found: run `dvc exp run` first": lambda s: report_error(s, []),
     "no experiment has metrics yet: ...":
         lambda s: report_error(s, [{"Experiment": None, "rev": "workspace", "train.lr": 0.01}]),
+
+    # charlm explore's page
+    "nothing written yet: generate a text first": lambda s: raised(lambda: page().sure({})),
+    "give 1 to 12 temperatures, separated by commas":
+        lambda s: raised(lambda: page().sweep("ab", " , ", 1, 10, 0, False)),
+    "temperatures must be numbers separated by commas, got '...'":
+        lambda s: raised(lambda: page().sweep("ab", "0.5, hot", 1, 10, 0, False)),
+    "temperatures=[...] is invalid; expected ...":
+        lambda s: raised(lambda: next(page().write("a", -1.0, 0, 1.0, 10, 1, False))),
+    "seed must be a whole number (or empty for a random one), got '...'":
+        lambda s: raised(lambda: next(page().write("a", 0.8, 0, 1.0, 10, "x", False))),
+    "... is N characters: at most M here": lambda s: raised(lambda: page().cell("a" * 10_001, 1, 0)),
+    "... must be from X to Y, got ...": lambda s: raised(lambda: page().cell("ab", 1, 99)),
+    "the sweep needs the training text's words: pass --data with the prepared data":
+        lambda s: raised(lambda: page(data=Path("data/prepared")).sweep("ab", "0.5", 1, 10, 0, False)),
+    "give a text to read": lambda s: raised(lambda: page().cell("", 1, 0)),
+    "this page has an adapt or a sweep under way already: wait for it to finish, then try again":
+        lambda s: refused_turn("a", ["b", "a"]),
+    "the page is busy with N adapts and sweeps from other pages: try again in a minute":
+        lambda s: refused_turn("e", ["a", "b", "c", "d"]),
+    "the text has N characters the model knows: adapting needs at least 2":
+        lambda s: raised(lambda: page().adapt("\u00a7\u00a7\u00a7", 1, "a", 0.8, 1)),
+    "... must be a text, got ...": lambda s: raised(lambda: page().cell(3, 1, 0)),  # an API client's number
+    "a written text is a record of ...": lambda s: raised(lambda: page().sure({"text": "a"})),
+    "charlm explore answers requests to 127.0.0.1 or localhost only":
+        lambda s: request_refused(host="charlm.attacker.example"),
+    "charlm explore answers its own page only": lambda s: request_refused(origin="http://attacker.example"),
+    "charlm explore takes no uploads": lambda s: request_refused("/gradio_api/upload", "POST",
+                                                                 content_length="10"),
+    "a request body needs a Content-Length": lambda s: request_refused("/", "POST"),
+    "a request body is limited to N bytes": lambda s: request_refused("/", "POST", content_length=str(10**9)),
 
     # disk and folders
     "cannot write PATH: No space left on device (free some space and run again); the previous outputs are"
@@ -681,7 +773,7 @@ def test_the_doc_is_read_whole():
     """The parser finds every table, and no message twice (each is one test and one trigger)."""
     messages = [doc.message for doc in DOCUMENTED]
     assert len(messages) > 80 and len(set(messages)) == len(messages)
-    assert "corpus.sha256 has N pins for M sources" in messages  # the last row of the first table
+    assert "corpus.sha256 has N pins for M sources" in messages  # the last row of params.yaml's table
     assert "[Errno 13] Permission denied: 'PATH'" in messages  # the last message of the last one
     assert next(d for d in DOCUMENTED if d.message == "inf").variant
 
