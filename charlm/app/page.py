@@ -129,9 +129,9 @@ def serve(checkpoint: Path, port: int | None, data: Path, live: Path, block: boo
         blocks.launch(server_name=HOST, server_port=port, share=False, prevent_thread_lock=True, quiet=True,
                       show_error=True, footer_links=[], inbrowser=False, css=CSS, js=SCRIPT,
                       app_kwargs={"middleware": [Middleware(LoopbackOnly)]})
-    except OSError as e:  # the port is taken
-        raise CharlmError(f"cannot listen on {HOST}:{port}: {e.strerror or e} (pass another"
-                          " --port)") from None
+    except OSError as e:  # Gradio's message about its own launch() is no help to a user of --port
+        why = e.strerror or "the port is in use, or not allowed to this user"
+        raise CharlmError(f"cannot listen on {HOST}:{port}: {why} (pass another --port)") from None
     print(f"explore: {blocks.local_url} (Ctrl-C to stop)", flush=True)
     if block:
         blocks.block_thread()

@@ -132,7 +132,9 @@ def test_a_port_in_use_is_one_line(run, client):
     command = ["explore", "--port", port, "--checkpoint", str(run), "--data", str(root / "prepared")]
     result = subprocess.run([sys.executable, "-m", "charlm", *command], capture_output=True, text=True,
                             timeout=120)
-    assert result.returncode == 1 and result.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}")
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: the port is in use, or not"
+                                    " allowed to this user (pass another --port)"), result.stderr
     assert result.stderr.count("\n") == 1, result.stderr
     assert load_vocab(root / "prepared")  # the first server still answers: the next test uses it
 
