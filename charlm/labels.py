@@ -12,6 +12,12 @@ def char_label(char: str) -> str:
     return special.get(char, char if char.isprintable() else f"U+{ord(char):04X}")
 
 
+def char_name(char: str) -> str:
+    """A character as a sentence or a title names it: 'a', a space, a line break."""
+    names = {" ": "a space", "\n": "a line break", "\t": "a tab"}
+    return names.get(char, f"'{char_label(char)}'")
+
+
 @functools.cache
 def _drawable() -> frozenset[int]:
     """The code points matplotlib's default font can draw."""

@@ -20,6 +20,7 @@ import pandas as pd
 # six words, a colon, the end of the line: "First Citizen:", "KING RICHARD III:", "Ghost of GREY:"
 SPEAKER = re.compile(r"(?:\A|(?<=\n\n))[A-Za-z][\w'.,&-]*(?: +[\w'.,&-]+){0,5}:(?=\n|\Z)")
 BASELINE = "the character alone"  # the ranking's column: r from the identity of the character just read
+BEATS = "remembers more"  # the ranking's column: "yes" where the cell's |r| beats BASELINE's, else "no"
 
 
 def _inside(text: str, opening: str, closing: str) -> np.ndarray:
@@ -89,7 +90,8 @@ def character_alone(text: str, values: np.ndarray, half: int) -> float:
 def rank_cells(cells: np.ndarray, text: str, top: int = 3) -> pd.DataFrame:
     """For each property that varies in both halves of `text`, the `top` cells that follow it best on
     the first half, with their r on the second half and BASELINE's; the properties in the order of
-    their best cell's |r|, 2 decimals."""
+    their best cell's |r|, 2 decimals; BEATS says whether the cell knows more than the character just
+    read does (its |r| is higher)."""
     half = len(text) // 2
     groups = []
     for name, prop in PROPERTIES.items():
@@ -100,13 +102,14 @@ def rank_cells(cells: np.ndarray, text: str, top: int = 3) -> pd.DataFrame:
         held = correlations(cells[half:], values[half:])
         baseline = round(character_alone(text, values, half), 2)
         rows = [{"property": name, "layer": int(layer) + 1, "cell": int(cell),
-                 "r": round(float(held[layer, cell]), 2), BASELINE: baseline}
+                 "r": round(float(held[layer, cell]), 2), BASELINE: baseline,
+                 BEATS: "yes" if abs(held[layer, cell]) > abs(baseline) else "no"}
                 for layer, cell in zip(*np.unravel_index(np.argsort(-np.abs(chosen), axis=None)[:top],
                                                          chosen.shape), strict=True)]
         groups.append(rows)
     groups.sort(key=lambda rows: -max(abs(row["r"]) for row in rows))
     return pd.DataFrame([row for rows in groups for row in rows],
-                        columns=["property", "layer", "cell", "r", BASELINE])
+                        columns=["property", "layer", "cell", "r", BASELINE, BEATS])
 
 
 def best_cell(table: pd.DataFrame, prop: str = SPEAKERS) -> tuple[int, int]:

@@ -37,7 +37,7 @@ from charlm.app.sweeping import rows, texts_view
 from charlm.app.views import curves_plot, distribution_plot, folded_samples
 from charlm.errors import CharlmError
 from charlm.evaluate.adapt import adapt, project_reading, text_codes, validation_codes
-from charlm.labels import char_label
+from charlm.labels import char_name
 from charlm.model.checkpoint import TrainedModel
 from charlm.params import Controls, checked
 from charlm.sample.generate import texts, written
@@ -58,13 +58,13 @@ MAX_ADAPT_TEMPERATURE = 2.0  # the adapted model writes to be compared with the 
 ADAPT_WRITES = 400  # characters each model writes after adapting
 SEEDS = 1_000_000  # a random seed is drawn below this: short enough to type again
 Spans = list[tuple[str, float | None]]  # HighlightedText's value: (text, score in [-1, 1])
-LINE_BREAK = "↵"  # how a coloured text shows "\n": the page sets characters side by side
+LINE_BREAK = "↵"  # how a coloured text shows "\n": a mark to colour; the page breaks the line after it
 
 
 def spans(text: str, scores: Sequence[float]) -> Spans:
     """A text's characters with their scores, as HighlightedText takes them."""
-    shown = text.replace("\n", LINE_BREAK)
-    return [(ch, round(float(s), 4)) for ch, s in zip(shown, scores, strict=True)]
+    return [(LINE_BREAK if ch == "\n" else ch, round(float(s), 4))
+            for ch, s in zip(text, scores, strict=True)]
 
 
 def random_seed() -> int:
@@ -143,10 +143,9 @@ class Explorer:
         actual = text_codes[position]
         fig, table = distribution_plot(at_1, dist, record.how(), self.model.vocab, actual)
         likeliest = int(np.argmax(dist))
-        character = char_label(record.text[position])
-        about = (f"Character {position + 1} of {len(record.text)}, {character!r}: drawn with"
-                 f" p = {dist[actual]:.3f} ({record.how()}); the likeliest was"
-                 f" {char_label(self.model.vocab[likeliest])!r} (p = {dist[likeliest]:.3f}).")
+        about = (f"Character {position + 1} of {len(record.text)}, {char_name(record.text[position])}: drawn"
+                 f" with p = {dist[actual]:.3f} ({record.how()}); the likeliest was"
+                 f" {char_name(self.model.vocab[likeliest])} (p = {dist[likeliest]:.3f}).")
         return fig, table, about
 
     @functools.cached_property

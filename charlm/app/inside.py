@@ -13,7 +13,7 @@ from typing import Any
 import gradio as gr
 
 from charlm.app.bounds import MAX_TEXT
-from charlm.app.cells import BASELINE
+from charlm.app.cells import BASELINE, BEATS
 from charlm.app.explorer import Explorer
 from charlm.app.views import legend
 from charlm.app.widgets import once
@@ -21,7 +21,8 @@ from charlm.app.widgets import once
 RANKING = (f"Each property's cells are chosen on the first half of the validation text, and r (Pearson's,"
            f" from -1 to 1) is measured on the second half, so that the best of hundreds of cells does not"
            f" look better than it is. \"{BASELINE}\" is the r you would get from knowing only the character"
-           f" just read: a cell that beats it remembers something about what came before. Properties that"
+           f" just read: a cell that beats it remembers something about what came before (\"{BEATS}\": yes);"
+           f" one that does not may only echo the character. Properties that"
            f" never change in the text are left out. Click a row to see that cell.")
 
 

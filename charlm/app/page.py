@@ -48,13 +48,15 @@ def sweep_tab(ex: Explorer, turns: Turns) -> None:
                     " temperature; the share of their words of 3+ letters that the training text has,"
                     " with a band from resampling the texts; where it crosses 0.5, with its 90 % interval,"
                     " and what text from letter frequencies alone scores (the chance level). The sample"
-                    " stage answers the same way.")
+                    " stage answers the same way. The interval covers these texts of this model from this"
+                    " prompt: another seed draws other texts and moves the answer within it; a model trained"
+                    " again would answer on its own.")
         with gr.Row():
             prompt = gr.Textbox(label="prompt", value=ex.first_prompt, max_length=MAX_PROMPT)
             temperatures = gr.Textbox(label="temperatures", value=GRID,
                                       info="points between the two around the crossing are added")
         with gr.Row():
-            count = slider(2, MAX_SWEEP_TEXTS, checked=False, value=10, step=1, label="texts per temperature",
+            count = slider(2, MAX_SWEEP_TEXTS, checked=False, value=20, step=1, label="texts per temperature",
                               info="more texts: a narrower interval, a longer wait")
             length = slider(100, MAX_SWEEP_LENGTH, checked=False, value=500, step=50,
                             label="characters per text")

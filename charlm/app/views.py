@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from charlm.labels import char_label, plain
+from charlm.labels import char_label, char_name, plain
 
 RED, PURPLE = "239, 68, 60", "128, 90, 213"  # HighlightedText's colours for a positive, negative score
 SAMPLE = re.compile(r"^## (.+?)\n+~~~~text\n(.*?)\n?~~~~$", re.MULTILINE | re.DOTALL)  # dvclive/samples.md
@@ -33,7 +33,7 @@ def distribution_plot(at_1: np.ndarray, drawn: np.ndarray, how: str, vocab: Sequ
     ax.bar(x + 0.2, drawn[order], 0.4, label=plain(f"drawn from ({how})"))
     ax.set_xticks(x, [plain(label) for label in labels])
     ax.get_xticklabels()[order.index(actual)].set_fontweight("bold")
-    title = f"Before {char_label(vocab[actual])!r}: the likeliest next characters (bold: the one written)"
+    title = f"Before {char_name(vocab[actual])}: the likeliest next characters (bold: the one written)"
     ax.set(ylabel="probability", ylim=(0, 1), title=plain(title))
     ax.legend()
     table = pd.DataFrame({"character": labels, "p at T = 1": at_1[order].round(4),
@@ -56,6 +56,7 @@ def curves_plot(live: Path) -> Figure:
         curve = pd.read_csv(path, sep="\t")
         lr_ax.plot(curve["step"], curve["weights"])
     lr_ax.set(xlabel="step", ylabel="learning rate", title="Learning rate")
+    lr_ax.set_ylim(bottom=0)  # from 0: a decay to a tenth looks like one, not like a fall off a cliff
     lr_ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))
     return fig
 

@@ -15,11 +15,14 @@ from charlm.errors import CharlmError
 # coloured text reads as text: characters side by side, line breaks as line breaks; the clicked one
 # outlined; the prompt greyed apart from what the model wrote; a refused value in red
 CSS = """
-.coloured .textfield { font-size: 0; line-height: 1.5; }
+.coloured .textfield { display: block !important; font-size: 0; line-height: 1.5; }
 .coloured .token-container { display: inline; }
 .coloured .token { display: inline-block; margin: 0 !important; padding: 0 !important;
                    border-radius: 0 !important; }
 .coloured .token .text { font: 15px/1.5 var(--font-mono); white-space: pre; padding: 0 !important; }
+.coloured .token[data-break] { display: inline; }
+.coloured .token[data-break] .text { background: inherit; }
+.coloured .token[data-break]::after { content: "\\A"; white-space: pre; font: 15px/1.5 var(--font-mono); }
 .coloured .score-token[data-marked] { outline: 2px solid var(--body-text-color); outline-offset: -1px; }
 .written { font: 15px/1.5 var(--font-mono); white-space: pre-wrap; min-height: 12em; padding: 8px; }
 .written .prompt { background: var(--neutral-200); color: var(--neutral-700); border-radius: 3px; }
@@ -30,7 +33,8 @@ details.sample pre { white-space: pre-wrap; font-size: 13px; }
 """
 
 # Runs once when the page loads. A slider's number box would clamp a typed 7 to 5 without a word: the
-# box takes back the value it had and says why. A click on a coloured character outlines it.
+# box takes back the value it had and says why. A click on a coloured character outlines it. A coloured
+# line break ends its line.
 SCRIPT = """
 () => {
   const BOX = '.bounded input[type=number]';
@@ -51,6 +55,13 @@ SCRIPT = """
   document.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && e.target.matches?.(BOX)) check(e.target);
   }, true);
+  // a line break of a coloured text ends its line, as in the text (its mark, ↵, keeps its colour)
+  new MutationObserver(() => {
+    document.querySelectorAll('.coloured .token:not([data-seen])').forEach((t) => {
+      t.setAttribute('data-seen', '');
+      if (t.textContent.trim() === '↵') t.setAttribute('data-break', '');
+    });
+  }).observe(document.body, { childList: true, subtree: true });
   document.addEventListener('click', (e) => {
     const token = e.target.closest?.('.coloured .score-token');
     if (!token) return;

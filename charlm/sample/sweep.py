@@ -58,7 +58,7 @@ class Sweep:
         if c.at is None:
             return c.note[0].upper() + c.note[1:] + "."
         interval = NO_INTERVAL if NO_INTERVAL in c.note else \
-            f"{LEVEL:.0%} interval {bound(c.low, '<')} to {bound(c.high, '>')}"
+            f"{LEVEL:.0%} interval over these texts {bound(c.low, '<')} to {bound(c.high, '>')}"
         chance = "" if self.chance is None else f" Letter frequencies alone score {self.chance:.3f}."
         return (f"Words stop being recognisable from T ≈ {c.at:.2f} ({interval}): there the share of words"
                 f" the training text has falls below {self.threshold:g}.{chance}")
@@ -136,7 +136,8 @@ def figure(result: Sweep) -> Figure:
                     label=f"{LEVEL:.0%} band over texts")
     ax.plot(rows["temperature"], rows["recognisable_words"], "o-",
             label=f"recognisable words ({result.min_letters}+ letters)")
-    ax.plot(rows["temperature"], rows["distinct_bigrams"], "s--", alpha=0.6, label="distinct word bigrams")
+    ax.plot(rows["temperature"], rows["distinct_bigrams"], "s--", alpha=0.6,
+            label="distinct word pairs (low: the text repeats itself)")
     ax.axhline(result.threshold, color="grey", lw=0.8, ls=":", label=f"threshold {result.threshold:g}")
     if result.chance is not None:
         ax.axhline(result.chance, color="tab:red", lw=1, ls="-.", label=f"chance level {result.chance:.3f}")

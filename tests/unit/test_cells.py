@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from charlm import LitCharRNN
-from charlm.app.cells import BASELINE, PROPERTIES, best_cell, character_alone, correlations, rank_cells
+from charlm.app.cells import BASELINE, BEATS, PROPERTIES, best_cell, character_alone, correlations, rank_cells
 from charlm.app.probe import read
 
 VOCAB = list(' "abcdefghij')
@@ -52,6 +52,9 @@ def test_the_planted_cell_is_found_on_one_half_and_measured_on_the_other():
     assert (top["property"], top["layer"], top["cell"]) == ("inside quotes", 1, 2) and top["r"] > 0.7
     assert top["r"] == round(correlations(cells[400:], PROPERTIES["inside quotes"](text)[400:])[0, 2], 2)
     assert top[BASELINE] < 0.5  # the quote character alone does not say whether we are inside
+    assert top[BEATS] == "yes"  # it remembers the opening quote
+    following = table[table["property"] == "inside a word"]  # the character just read says it all
+    assert len(following) and set(following[BEATS]) == {"no"}
     assert "inside brackets" not in set(table["property"])  # no brackets: nothing to follow
     assert best_cell(table) == (1, 2)  # no speakers here: the first cell of the ranking
 

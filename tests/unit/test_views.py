@@ -37,3 +37,13 @@ def test_the_curves_axis_labels_do_not_overlap(tmp_path):
 def test_legends_name_their_ends():
     assert "purple" in legend("purple: negative", "red: positive", signed=True)
     assert "rgba(128, 90, 213" not in legend("sure", "surprised")
+
+
+def test_the_learning_rate_axis_starts_at_zero(tmp_path):
+    """A decay from 0.01 to 0.0091 drawn on an axis from 0: a decay, not a crash."""
+    curve = tmp_path / "plots/metrics/lr-AdamW/weights.tsv"
+    curve.parent.mkdir(parents=True)
+    rows = "".join(f"{s}\t{0.01 - 0.0009 * s / 900}\n" for s in range(0, 1000, 100))
+    curve.write_text(f"step\tweights\n{rows}")
+    low, high = curves_plot(tmp_path).axes[1].get_ylim()
+    assert low == 0 and high >= 0.01
