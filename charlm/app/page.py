@@ -30,7 +30,7 @@ from charlm.app.explorer import (
 from charlm.app.guard import LoopbackOnly
 from charlm.app.inside import lstm_tab, training_tab
 from charlm.app.turns import LONG, Turns
-from charlm.app.widgets import CSS, SCRIPT, once, slider
+from charlm.app.widgets import CSS, SCRIPT, THEME, once, slider
 from charlm.app.writing import sure_tab, write_tab
 from charlm.errors import CharlmError
 from charlm.model.checkpoint import load_checkpoint
@@ -129,7 +129,7 @@ def serve(checkpoint: Path, port: int | None, data: Path, live: Path, block: boo
     blocks = app(ex, intro)
     try:
         blocks.launch(server_name=HOST, server_port=port, share=False, prevent_thread_lock=True, quiet=True,
-                      show_error=True, footer_links=[], inbrowser=False, css=CSS, js=SCRIPT,
+                      show_error=True, footer_links=[], inbrowser=False, css=CSS, js=SCRIPT, theme=THEME,
                       app_kwargs={"middleware": [Middleware(LoopbackOnly)]})
     except OSError as e:  # Gradio's message about its own launch() is no help to a user of --port
         why = e.strerror or "the port is in use, or not allowed to this user"

@@ -30,7 +30,30 @@ CSS = """
 .legend .bar { display: inline-block; width: 160px; height: 14px; border: 1px solid var(--neutral-300); }
 .refused { color: #c62828; font-weight: 600; min-height: 1.2em; margin: 0; }
 details.sample pre { white-space: pre-wrap; font-size: 13px; }
+/* on a narrow screen a plot keeps a readable size and scrolls sideways inside its box, as tables do */
+@media (max-width: 700px) {
+  .matplotlib { overflow-x: auto; display: block !important; }
+  .matplotlib img { width: 640px !important; max-width: none !important; }
+}
+/* on a narrow screen every tab stays one tap away: the tabs Gradio moves into its "more" menu are shown
+   as a second row of the bar, and the menu's button goes */
+.tabs .tab-wrapper { flex-wrap: wrap; height: auto; }
+.tabs .overflow-menu > button { display: none; }
+.tabs .overflow-dropdown, .tabs .overflow-dropdown.hide { display: flex !important; position: static;
+  flex-direction: row; flex-wrap: wrap; box-shadow: none; border: 0; padding: 0; background: none;
+  min-width: 0; }
 """
+
+# Gradio's default theme, its text at least 4.5 times as bright (or dark) as its background (WCAG AA) and
+# its hints large enough for a projector: the default greys hints at 1.9:1 and writes white on orange at 2.8:1
+THEME = gr.themes.Default().set(
+    body_text_color_subdued="*neutral_600", body_text_color_subdued_dark="*neutral_400",
+    block_info_text_color="*neutral_600", block_info_text_color_dark="*neutral_400",
+    block_info_text_size="*text_md",
+    input_placeholder_color="*neutral_500", input_placeholder_color_dark="*neutral_400",
+    color_accent="*primary_700", button_primary_background_fill="*primary_700",
+    button_primary_background_fill_hover="*primary_800", button_primary_background_fill_dark="*primary_700",
+    button_primary_background_fill_hover_dark="*primary_800")
 
 # Runs once when the page loads. A slider's number box would clamp a typed 7 to 5 without a word: the
 # box takes back the value it had and says why. A click on a coloured character outlines it. A coloured

@@ -67,9 +67,9 @@ def test_the_page_writes_colours_and_explains_offline(explorer_page, tmp_path):
     assert hosts == {explorer_page.split("/")[2]}
 
 
-def open_page(p, url: str):
+def open_page(p, url: str, width: int = 1280, height: int = 1000):
     browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page = browser.new_page(viewport={"width": width, "height": height})
     page.goto(url, wait_until="networkidle")
     return browser, page
 
@@ -151,3 +151,40 @@ def test_the_sweep_draws_its_figure_and_says_where_words_dissolve(explorer_page)
         ARTEFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=ARTEFACTS / "sweep.png", full_page=True)
         browser.close()
+
+
+TABS = ["Write", "How sure was it?", "Temperature sweep", "Inside the LSTM", "Adapt", "Training"]
+LOW_CONTRAST = (Path(__file__).parents[1] / "helpers/contrast.js").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)], ids=["projector", "phone"])
+def test_every_tab_is_one_tap_away_and_its_text_readable(explorer_page, width, height):
+    """Text at least 4.5 times the contrast of its background (WCAG AA) on every tab, hints included; on
+    a phone every tab in the bar (no menu to open), plots at a readable size and tables scrolling inside
+    their box."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser, page = open_page(p, explorer_page, width, height)
+        generate(page)
+        bar = page.locator(".tab-wrapper > :not(.visually-hidden) button:visible")  # the tabs one tap away
+        for name in TABS:
+            tab = bar.get_by_text(name, exact=True)
+            assert tab.count() == 1, f"{name}: not in the bar"
+            tab.click()
+            page.wait_for_timeout(0)  # let the tab's own requests start; networkidle waits for them
+            page.wait_for_load_state("networkidle")
+            assert page.evaluate(LOW_CONTRAST) == [], name
+        assert float(page.evaluate("getComputedStyle(document.querySelector('.block-info') ?? document.body)"
+                                   ".fontSize").removesuffix("px")) >= 14  # hints readable from the back
+        bar.get_by_text("Temperature sweep", exact=True).click()
+        page.get_by_role("button", name="Sweep", exact=True).click()
+        page.wait_for_selector("#sweep-figure img", timeout=120_000)
+        plot = page.evaluate("() => { const i = document.querySelector('#sweep-figure img');"
+                             " return [i.getBoundingClientRect().width,"
+                             " getComputedStyle(i.parentElement).overflowX]; }")
+        tables = page.evaluate("() => Array.from(document.querySelectorAll('.virtual-table-viewport'))"
+                               ".filter(v => v.offsetParent).map(v => getComputedStyle(v).overflowX)")
+        browser.close()
+    assert plot[0] >= 600 and (width > 700 or plot[1] == "auto")
+    assert tables and set(tables) == {"auto"}
