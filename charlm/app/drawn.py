@@ -3,6 +3,7 @@ top-k, top-p and seed. The Write panel hands this record to "How sure was it?", 
 text by the distribution each character was actually drawn from, whatever the controls say now.
 
     Write -> Drawn.json() (a hidden field of the page) -> Drawn.read() -> How sure was it?
+                                                        -> the earlier texts, side by side
 """
 
 from __future__ import annotations
@@ -53,15 +54,37 @@ class Drawn:
         return (f"T = {self.temperature:g}" + (f", top-k {self.top_k}" if self.top_k else "")
                 + (f", top-p {self.top_p:g}" if self.top_p < 1 else ""))
 
+    @property
+    def greedy(self) -> bool:
+        """Always the likeliest character: the seed decides nothing."""
+        return self.temperature == 0 or self.top_k == 1
+
     def settings(self) -> str:
         """The controls in words, as the page shows them under the text."""
+        if self.greedy:
+            return (f"Written greedily (always the likeliest character: {self.how()}): {len(self.text)}"
+                    " characters, the same for every seed")
         top_k = f"top-k {self.top_k}" if self.top_k else "top-k off (all characters)"
         top_p = f"top-p {self.top_p:g}" if self.top_p < 1 else "top-p off (1)"
         return (f"Written at temperature {self.temperature:g}, {top_k}, {top_p}: {len(self.text)} characters,"
                 f" seed **{self.seed}** (type it in the seed box to write this text again)")
+
+    def label(self) -> str:
+        """The settings in a few words, above the text when it is shown beside others."""
+        return self.how() + ("" if self.greedy else f", seed {self.seed}")
 
 
 def written_view(prompt: str, text: str) -> str:
     """The prompt and the text as HTML, the prompt marked apart (the page's CSS greys it)."""
     return (f'<div class="written"><span class="prompt" title="your prompt">{html.escape(prompt)}</span>'
             f'<span class="generated">{html.escape(text)}</span></div>')
+
+
+def earlier_view(records: list[dict[str, Any]]) -> str:
+    """The texts written before the last, side by side, newest first, each under its settings."""
+    if not records:
+        return ""
+    shown = [Drawn.read(r) for r in records]
+    return '<div class="earlier">' + "".join(
+        f'<figure><figcaption>{html.escape(d.label())}</figcaption>{written_view(d.prompt, d.text)}</figure>'
+        for d in shown) + "</div>"

@@ -30,7 +30,7 @@ from charlm.app.explorer import (
 from charlm.app.guard import LoopbackOnly
 from charlm.app.inside import lstm_tab, training_tab
 from charlm.app.turns import LONG, Turns
-from charlm.app.widgets import CSS, SCRIPT, THEME, once, slider
+from charlm.app.widgets import CSS, SCRIPT, THEME, once, refused_note, slider
 from charlm.app.writing import sure_tab, write_tab
 from charlm.errors import CharlmError
 from charlm.model.checkpoint import load_checkpoint
@@ -62,6 +62,7 @@ def sweep_tab(ex: Explorer, turns: Turns) -> None:
                             label="characters per text")
             seed = gr.Number(0, precision=0, label="seed", info="the same seed, the same texts")
             drop = gr.Checkbox(False, label="drop unknown characters")
+        refused_note()
         go = gr.Button("Sweep", variant="primary")
         sentence = gr.Markdown(elem_id="sweep-answer")
         figure = gr.Plot(elem_id="sweep-figure", show_label=False)
@@ -87,6 +88,7 @@ def adapt_tab(ex: Explorer, turns: Turns) -> None:
             temperature = slider(0, MAX_ADAPT_TEMPERATURE, checked=False, value=0.8, step=0.05,
                                  label="temperature")
             seed = gr.Textbox("", label="seed", placeholder="random", max_lines=1, max_length=20)
+        refused_note()
         go = gr.Button("Adapt and write", variant="primary")
         summary = gr.Markdown(elem_id="adapt-summary")
         with gr.Row():

@@ -26,6 +26,10 @@ CSS = """
 .coloured .score-token[data-marked] { outline: 2px solid var(--body-text-color); outline-offset: -1px; }
 .written { font: 15px/1.5 var(--font-mono); white-space: pre-wrap; min-height: 12em; padding: 8px; }
 .written .prompt { background: var(--neutral-200); color: var(--neutral-700); border-radius: 3px; }
+.earlier { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); gap: 8px; }
+.earlier figure { margin: 0; border: 1px solid var(--border-color-primary); border-radius: 4px; }
+.earlier figcaption { font-weight: 600; padding: 4px 8px; }
+.earlier .written { min-height: 0; font-size: 13px; }
 .legend { display: flex; align-items: center; gap: 8px; font-size: 14px; }
 .legend .bar { display: inline-block; width: 160px; height: 14px; border: 1px solid var(--neutral-300); }
 .refused { color: #c62828; font-weight: 600; min-height: 1.2em; margin: 0; }
@@ -56,8 +60,8 @@ THEME = gr.themes.Default().set(
     button_primary_background_fill_hover_dark="*primary_800")
 
 # Runs once when the page loads. A slider's number box would clamp a typed 7 to 5 without a word: the
-# box takes back the value it had and says why. A click on a coloured character outlines it. A coloured
-# line break ends its line.
+# box takes back the value it had and says why, as a paste cut to what its box takes does. A click on a
+# coloured character outlines it. A coloured line break ends its line.
 SCRIPT = """
 () => {
   const BOX = '.bounded input[type=number]';
@@ -77,6 +81,17 @@ SCRIPT = """
   document.addEventListener('blur', (e) => { if (e.target.matches?.(BOX)) check(e.target); }, true);
   document.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && e.target.matches?.(BOX)) check(e.target);
+  }, true);
+  // the browser cuts a paste to what a box takes (maxlength) without a word: say it
+  document.addEventListener('paste', (e) => {
+    const box = e.target;
+    if (!box.matches?.('textarea[maxlength], input[maxlength]') || box.maxLength < 0) return;
+    const pasted = e.clipboardData?.getData('text') ?? '';
+    const room = box.maxLength - box.value.length + (box.selectionEnd - box.selectionStart);
+    if (pasted.length <= room) return;
+    const name = box.closest('label')?.querySelector('span')?.textContent?.trim() || 'this box';
+    say(`${name}: the paste of ${pasted.length.toLocaleString('en')} characters is cut to`
+        + ` ${box.maxLength.toLocaleString('en')}, the most it takes.`);
   }, true);
   // a line break of a coloured text ends its line, as in the text (its mark, ↵, keeps its colour)
   new MutationObserver(() => {

@@ -1,20 +1,26 @@
 """The page's Write and "How sure was it?" tabs: write with the sampling controls, then see how sure
 the model was of each character it wrote.
 
-    Generate -> the old view of How sure clears -> Explorer.write streams the text, its settings and
-    the record of how it was drawn (a hidden field) -> Explorer.sure colours the text from that record
+    Generate -> the last text joins the earlier ones, side by side; the views of the last clear
+    -> Explorer.write streams the text, its settings and the record of how it was drawn (a hidden
+    field) -> Explorer.sure colours the text from that record
     -> a click on a character: Explorer.distribution at that position (the same character again too)
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import gradio as gr
 
 from charlm.app.bounds import MAX_LENGTH, MAX_PROMPT
+from charlm.app.drawn import Drawn, earlier_view
 from charlm.app.explorer import Explorer
 from charlm.app.views import legend
 from charlm.app.widgets import once, refused_note, shown, slider
+from charlm.errors import CharlmError
 
+KEPT = 3  # earlier texts shown beside the last: enough to compare, say, T = 0.5, 1 and 1.5
 SLIDER_TEMPERATURE = 5.0  # the slider's end: text is noise long before; the API takes what Controls allows
 HINTS = {
     "temperature": "How daring: low keeps to the likeliest characters (safe, repetitive), high gives unlikely"
@@ -51,8 +57,25 @@ def write_tab(ex: Explorer) -> dict[str, gr.components.Component]:
         out = gr.HTML(elem_id="text")
         settings = gr.Markdown(elem_id="settings")
         drawn = gr.JSON(visible=False)
+        earlier = gr.HTML(elem_id="earlier", label="written before")
+        kept = gr.JSON([], visible=False)  # the earlier texts' records, newest first (not gr.State, which
+        # keeps a connection open for as long as the page is)
     controls = [prompt, temperature, top_k, top_p, length, seed, drop]
-    return {"go": go, "drawn": drawn, "controls": controls, "outputs": [out, settings, drawn]}
+    return {"go": go, "drawn": drawn, "controls": controls, "outputs": [out, settings, drawn],
+            "earlier": [kept, earlier]}
+
+
+def keep(drawn: Any, kept: Any) -> tuple[list[dict[str, Any]], str]:
+    """Before a new text: the last one joins the earlier ones, the oldest beyond KEPT leaving; the
+    earlier texts' records and their view. What is not a record (nothing written yet, or a client's
+    own JSON) is left out."""
+    records = []
+    for record in [drawn, *(kept if isinstance(kept, list) else [])]:
+        try:
+            records.append(Drawn.read(record).json())
+        except CharlmError:
+            continue
+    return records[:KEPT], earlier_view(records[:KEPT])
 
 
 def sure_tab(ex: Explorer, w: dict[str, gr.components.Component]) -> None:
@@ -83,8 +106,13 @@ def sure_tab(ex: Explorer, w: dict[str, gr.components.Component]) -> None:
     def clear() -> tuple[None, ...]:
         return (None,) * len(views)
 
-    cleared = w["go"].click(clear, None, views, api_visibility="private", queue=False,
-                            cancels=[selected, submitted])
+    def start(drawn: Any, kept: Any) -> tuple:
+        """The last text kept beside the earlier ones, its views emptied (a refused new text leaves
+        nothing of the old one under its message)."""
+        return *clear(), *keep(drawn, kept), "", "", None
+
+    cleared = w["go"].click(start, [w["drawn"], w["earlier"][0]], views + w["earlier"] + w["outputs"],
+                            api_visibility="private", queue=False, cancels=[selected, submitted])
     written = cleared.then(shown(ex.write), w["controls"], w["outputs"], api_name="write")
     coloured = written.success(once(ex.sure), w["drawn"], spans, api_name="sure")
     coloured.then(lambda: clear()[1:], None, views[1:], api_visibility="private", queue=False)

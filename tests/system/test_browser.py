@@ -188,3 +188,35 @@ def test_every_tab_is_one_tap_away_and_its_text_readable(explorer_page, width, h
         browser.close()
     assert plot[0] >= 600 and (width > 700 or plot[1] == "auto")
     assert tables and set(tables) == {"auto"}
+
+
+def test_write_keeps_the_earlier_texts_beside_and_a_refusal_clears_the_last(explorer_page):
+    """0.5, then 1.5: both on the page, each under its settings; then a refused prompt: a message and
+    no text under it; a paste longer than the box takes is announced."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser, page = open_page(p, explorer_page)
+        page.locator("#seed input").fill("4")
+        for t in ("0.5", "1.5"):
+            box = page.locator("#temperature input[type=number]")
+            box.fill(t)
+            box.press("Enter")
+            generate(page)
+            page.wait_for_function("t => document.querySelector('#settings')?.textContent.includes("
+                                   "`temperature ${t}`)", arg=t, timeout=60_000)
+        earlier = page.locator("#earlier figure")
+        assert earlier.count() == 1 and earlier.locator("figcaption").inner_text() == "T = 0.5, seed 4"
+        assert len(earlier.locator(".generated").inner_text()) == 60
+        page.locator("#prompt textarea").fill("KING §:")
+        page.locator("#generate").click()
+        page.wait_for_function("document.querySelectorAll('#earlier figure').length == 2", timeout=60_000)
+        page.get_by_text("not in the vocabulary").first.wait_for(timeout=60_000)
+        assert page.locator("#text .generated").count() == 0
+        assert "Written" not in page.locator("#settings").inner_text()
+        page.locator("#prompt textarea").evaluate(
+            "box => { const data = new DataTransfer(); data.setData('text', 'x'.repeat(3000));"
+            " box.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true})); }")
+        assert page.locator(".refused").first.inner_text() == (
+            "prompt: the paste of 3,000 characters is cut to 2,000, the most it takes.")
+        browser.close()
