@@ -196,9 +196,9 @@ def adapted(model: Checkpoint, path: Path, seconds: float, metrics: Path | None,
     if unknown:
         print(f"adapt: left out characters the model does not know: {unknown!r}", file=sys.stderr)
     a = adapt(model, codes, seconds, project_reading(metrics), validation_codes(data, model.vocab))
-    print(f"adapt: read {a.chars:,} characters of {path} in {a.seconds:g} s; nats per character on them:"
-          f" {a.before:.3f} before, {a.online:.3f} while adapting, {a.after:.3f} after (the checkpoint is"
-          " unchanged)", file=sys.stderr, flush=True)
+    print(f"adapt: read {a.chars:,} characters of {path} in {a.seconds:g} s, {a.online:.3f} nats per"
+          f" character while adapting; on its last {a.checked + 1:,} characters, set aside: {a.before:.3f}"
+          f" before, {a.after:.3f} after (the checkpoint is unchanged)", file=sys.stderr, flush=True)
     return a.model
 
 

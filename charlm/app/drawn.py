@@ -17,6 +17,7 @@ from charlm.errors import CharlmError
 from charlm.params import Controls, checked
 
 FIELDS = ("prompt", "text", "temperature", "top_k", "top_p", "seed")
+CHECKPOINT, ADAPTED = "the checkpoint", "the adapted copy"  # the models a text may be written by
 
 
 @dataclass(frozen=True)
@@ -29,14 +30,17 @@ class Drawn:
     top_k: int
     top_p: float
     seed: int
+    model: str = CHECKPOINT
 
     @classmethod
     def read(cls, value: Any) -> Drawn:
         """The record as the page (or any API client) sends it back, checked like the controls."""
         if not value:
             raise CharlmError("nothing written yet: generate a text first")
-        if not isinstance(value, dict) or set(value) != set(FIELDS):
-            raise CharlmError(f"a written text is a record of {', '.join(FIELDS)}")
+        if not isinstance(value, dict) or set(value) - {"model"} != set(FIELDS) \
+                or value.get("model", CHECKPOINT) not in (CHECKPOINT, ADAPTED):
+            raise CharlmError(f"a written text is a record of {', '.join(FIELDS)} (and the model:"
+                              f" {CHECKPOINT!r} or {ADAPTED!r})")
         check_text("prompt", value["prompt"], MAX_PROMPT)
         check_text("text", value["text"], MAX_LENGTH)
         if not value["text"]:
@@ -44,7 +48,7 @@ class Drawn:
         controls = checked(Controls, {"temperatures": [value["temperature"]], "top_k": value["top_k"],
                                       "top_p": value["top_p"], "seed": value["seed"]})
         return cls(value["prompt"], value["text"], controls.temperatures[0], controls.top_k, controls.top_p,
-                   controls.seed)
+                   controls.seed, value.get("model", CHECKPOINT))
 
     def json(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,17 +65,19 @@ class Drawn:
 
     def settings(self) -> str:
         """The controls in words, as the page shows them under the text."""
+        by = "" if self.model == CHECKPOINT else f" by {self.model}"
         if self.greedy:
-            return (f"Written greedily (always the likeliest character: {self.how()}): {len(self.text)}"
+            return (f"Written greedily{by} (always the likeliest character: {self.how()}): {len(self.text)}"
                     " characters, the same for every seed")
         top_k = f"top-k {self.top_k}" if self.top_k else "top-k off (all characters)"
         top_p = f"top-p {self.top_p:g}" if self.top_p < 1 else "top-p off (1)"
-        return (f"Written at temperature {self.temperature:g}, {top_k}, {top_p}: {len(self.text)} characters,"
-                f" seed **{self.seed}** (type it in the seed box to write this text again)")
+        return (f"Written{by} at temperature {self.temperature:g}, {top_k}, {top_p}: {len(self.text)}"
+                f" characters, seed **{self.seed}** (type it in the seed box to write this text again)")
 
     def label(self) -> str:
         """The settings in a few words, above the text when it is shown beside others."""
-        return self.how() + ("" if self.greedy else f", seed {self.seed}")
+        return (self.how() + ("" if self.greedy else f", seed {self.seed}")
+                + ("" if self.model == CHECKPOINT else f" ({self.model})"))
 
 
 def written_view(prompt: str, text: str) -> str:

@@ -19,6 +19,7 @@ input raises CharlmError with one line saying what to change.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,14 +32,14 @@ from matplotlib.figure import Figure
 
 from charlm.app.bounds import MAX_LENGTH, MAX_PROMPT, MAX_TEXT, check, check_text, seed_of
 from charlm.app.cells import BASELINE, best_cell, rank_cells
-from charlm.app.drawn import Drawn, written_view
+from charlm.app.drawn import ADAPTED, CHECKPOINT, Drawn, written_view
 from charlm.app.probe import drawn_from, probabilities, read
 from charlm.app.sweeping import rows, texts_view
 from charlm.app.views import curves_plot, distribution_plot, folded_samples
 from charlm.errors import CharlmError
-from charlm.evaluate.adapt import adapt, project_reading, text_codes, validation_codes
+from charlm.evaluate.adapt import Adapted, adapt, project_reading, text_codes, validation_codes
 from charlm.labels import char_name
-from charlm.model.checkpoint import TrainedModel
+from charlm.model.checkpoint import Checkpoint, TrainedModel
 from charlm.params import Controls, checked
 from charlm.sample.generate import texts, written
 from charlm.sample.prompt import encode_prompt
@@ -65,6 +66,22 @@ def spans(text: str, scores: Sequence[float]) -> Spans:
     """A text's characters with their scores, as HighlightedText takes them."""
     return [(LINE_BREAK if ch == "\n" else ch, round(float(s), 4))
             for ch, s in zip(text, scores, strict=True)]
+
+
+NATS = ("A loss in **nats per character** is the average of -ln p, p the probability the model gave each"
+        " next character: 0 would be a model sure of every one, and lower is better. Divided by ln 2 it is"
+        " in **bits per character**: how many yes-or-no questions each character costs on average.")
+
+
+def loss_table(a: Adapted, segment: int) -> str:
+    """The three losses of an adapting as a table with a heading and a sentence each."""
+    cells = [(a.before, f"the trained weights on the {a.checked + 1:,} characters set aside"),
+             (a.online, f"each stretch of {segment} characters scored just before it was learnt from"),
+             (a.after, "the adapted weights on the same characters set aside")]
+    return ("| | before | while reading | after |\n|---|---|---|---|\n"
+            "| nats per character | " + " | ".join(f"**{loss:.3f}**" for loss, _ in cells) + " |\n"
+            "| bits per character | " + " | ".join(f"{loss / math.log(2):.3f}" for loss, _ in cells) + " |\n"
+            "| scored | " + " | ".join(what for _, what in cells) + " |")
 
 
 def random_seed() -> int:
@@ -100,9 +117,11 @@ class Explorer:
                              remedy="remove them, or tick 'drop characters the model does not know'")
 
     def write(self, prompt: str, temperature: float, top_k: int, top_p: float, length: int,
-              seed: int | str | None, drop_unknown: bool) -> Iterator[tuple[str, str, dict[str, Any]]]:
+              seed: int | str | None, drop_unknown: bool,
+              copy: Checkpoint | None = None) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """(the prompt and the text so far, the prompt marked apart; the settings in words; the record of
-        how it was drawn) as the text is generated. No seed (None, ""): a random one, shown with it."""
+        how it was drawn) as the text is generated, by the page's adapted `copy` if it uses one. No seed
+        (None, ""): a random one, shown with it."""
         check("length", length, 1, MAX_LENGTH)
         seed = seed_of(seed)
         controls = checked(Controls, {"temperatures": [temperature], "top_k": top_k, "top_p": top_p,
@@ -110,26 +129,36 @@ class Explorer:
         codes = self.codes(prompt, drop_unknown)
         shown = decode(codes, self.model.vocab)
         text = ""
-        for _, piece in texts(self.model, codes, controls):
+        for _, piece in texts(copy or self.model, codes, controls):
             text += piece
             drawn = Drawn(shown, text, controls.temperatures[0], controls.top_k, controls.top_p,
-                          controls.seed)
+                          controls.seed, CHECKPOINT if copy is None else ADAPTED)
             yield written_view(shown, text), drawn.settings(), drawn.json()
 
-    def sure(self, drawn: dict[str, Any]) -> Spans:
-        """Each character of a written text with 1 - the probability it was drawn with as the score: the
-        redder, the less the model expected it."""
-        record = Drawn.read(drawn)
-        return spans(record.text, 1.0 - self.chosen(record))
+    def writer(self, record: Drawn, copy: Checkpoint | None) -> TrainedModel:
+        """The model that wrote `record`: the checkpoint, or the page's adapted copy."""
+        if record.model == CHECKPOINT:
+            return self.model
+        if copy is None:
+            raise CharlmError("this text was written by the adapted copy, which the page no longer writes"
+                              " with: write it again")
+        return copy
 
-    def chosen(self, record: Drawn) -> np.ndarray:
+    def sure(self, drawn: dict[str, Any], copy: Checkpoint | None = None) -> Spans:
+        """Each character of a written text with 1 - the probability it was drawn with as the score: the
+        redder, the less the model that wrote it expected it."""
+        record = Drawn.read(drawn)
+        return spans(record.text, 1.0 - self.chosen(record, copy))
+
+    def chosen(self, record: Drawn, copy: Checkpoint | None) -> np.ndarray:
         """The probability each character of the text had in the distribution it was drawn from."""
         codes = self.codes(record.text, False, "text", MAX_LENGTH)
-        dist = probabilities(self.model, self.codes(record.prompt, False), codes, record.temperature,
-                             record.top_k, record.top_p)
+        dist = probabilities(self.writer(record, copy), self.codes(record.prompt, False), codes,
+                             record.temperature, record.top_k, record.top_p)
         return dist[np.arange(len(codes)), codes.numpy()]
 
-    def distribution(self, drawn: dict[str, Any], position: int) -> tuple[Figure, pd.DataFrame, str]:
+    def distribution(self, drawn: dict[str, Any], position: int,
+                     copy: Checkpoint | None = None) -> tuple[Figure, pd.DataFrame, str]:
         """Before character `position` of a written text: the model's distribution at T = 1 and the one
         the character was drawn from, as bars and a table, and a sentence about the character."""
         record = Drawn.read(drawn)
@@ -137,7 +166,7 @@ class Explorer:
         position = int(position)
         text_codes = self.codes(record.text, False, "text", MAX_LENGTH).tolist()
         codes = self.codes(record.prompt, False).tolist() + text_codes[:position]
-        logits = read(self.model, codes)[1][-1:]
+        logits = read(self.writer(record, copy), codes)[1][-1:]
         at_1 = drawn_from(logits, 1.0)[0]
         dist = drawn_from(logits, record.temperature, record.top_k, record.top_p)[0]
         actual = text_codes[position]
@@ -163,9 +192,10 @@ class Explorer:
         return np.bincount(load_split(self.data, "train").numpy(), minlength=len(self.model.vocab))
 
     def sweep(self, prompt: str, temperatures: str, count: int, length: int, seed: int,
-              drop_unknown: bool) -> tuple[str, Figure, pd.DataFrame, str]:
-        """The sample stage's answer for this prompt (temperatures written as "0.2, 0.5, 1"): the sentence,
-        the figure, a row per temperature and the texts."""
+              drop_unknown: bool, copy: Checkpoint | None = None) -> tuple[str, Figure, pd.DataFrame, str]:
+        """The sample stage's answer for this prompt (temperatures written as "0.2, 0.5, 1") by the
+        checkpoint, or the page's adapted `copy`: the sentence, the figure, a row per temperature and the
+        texts."""
         check_text("temperatures", temperatures, 200)
         try:
             ts = [float(t) for t in temperatures.replace(",", " ").split()]
@@ -180,15 +210,16 @@ class Explorer:
             raise CharlmError("the sweep needs the training text's words: pass --data with the prepared data")
         controls = checked(Controls, {"temperatures": ts, "count": count, "length": length, "seed": seed})
         codes = self.codes(prompt, drop_unknown)
-        result = sweep(self.model, codes, controls, Rules(self.known, MIN_LETTERS, THRESHOLD), REFINE,
+        result = sweep(copy or self.model, codes, controls, Rules(self.known, MIN_LETTERS, THRESHOLD), REFINE,
                        self.frequencies)
         shown = decode(codes, self.model.vocab)
         return result.sentence(), figure(result), rows(result), texts_view(result, shown)
 
     def adapt(self, text: str, seconds: float, prompt: str, temperature: float,
-              seed: int | str | None) -> tuple[str, str, str]:
-        """The model adapted to `text` for about `seconds` (a copy: the page's model stays as it was): what
-        the text's loss did, and a text from the same prompt and seed by the model before and after."""
+              seed: int | str | None) -> tuple[str, str, str, Checkpoint]:
+        """The model adapted to `text` for about `seconds` (a copy: the checkpoint stays as it was): what
+        the text's loss did, a text from the same prompt and seed by the model before and after, and the
+        adapted copy."""
         check_text("text", text, MAX_ADAPT_TEXT)
         check("seconds", seconds, 1, MAX_ADAPT_SECONDS)
         check("temperature", temperature, 0, MAX_ADAPT_TEMPERATURE)
@@ -201,13 +232,12 @@ class Explorer:
         adapted = adapt(self.model, text_codes_, seconds, how, validation_codes(self.data, self.model.vocab))
         shown = decode(codes, self.model.vocab)
         left_out = f" Left out, as the model does not know them: {unknown!r}." if unknown else ""
-        a = adapted
-        summary = (f"Read {a.chars:,} characters in {a.seconds:g} s. Nats per character on them:"
-                   f" **{a.before:.3f}** with the trained weights, **{a.online:.3f}** while adapting"
-                   f" (each stretch scored before the model learnt from it), **{a.after:.3f}** after."
-                   f" Seed {controls.seed}; the checkpoint is unchanged.{left_out}")
-        return summary, *(written_view(shown, written(m, codes, controls)[0][0])
-                          for m in (self.model, adapted.model))
+        summary = (f"Read {adapted.chars:,} characters in {adapted.seconds:g} s, learning as it read; the"
+                   f" last {adapted.checked + 1:,} characters of the text were set aside, never learnt from,"
+                   f" to score it on.{left_out}\n\n{loss_table(adapted, how.segment)}\n\n{NATS}\n\nBoth texts"
+                   f" below: seed {controls.seed}, temperature {temperature:g}. The checkpoint is unchanged.")
+        return (summary, *(written_view(shown, written(m, codes, controls)[0][0])
+                           for m in (self.model, adapted.model)), adapted.model)
 
     def default_text(self, chars: int = 1500) -> str:
         """A stretch of the validation text (or of a generated one, without prepared data)."""

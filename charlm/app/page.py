@@ -31,9 +31,9 @@ from charlm.app.guard import LoopbackOnly
 from charlm.app.inside import lstm_tab, training_tab
 from charlm.app.turns import LONG, Turns
 from charlm.app.widgets import CSS, SCRIPT, THEME, once, refused_note, slider
-from charlm.app.writing import sure_tab, write_tab
+from charlm.app.writing import model_badge, sure_tab, write_tab
 from charlm.errors import CharlmError
-from charlm.model.checkpoint import load_checkpoint
+from charlm.model.checkpoint import Checkpoint, load_checkpoint
 from charlm.text.splits import load_vocab
 
 HOST = "127.0.0.1"
@@ -42,7 +42,7 @@ INTRO = ("**charlm explore**: {path}, {vocab} characters, {layers} x {hidden} LS
          " sure it was of each character, look inside its cells, and watch how it learnt.")
 
 
-def sweep_tab(ex: Explorer, turns: Turns) -> None:
+def sweep_tab(ex: Explorer, turns: Turns, copy: gr.State) -> None:
     with gr.Tab("Temperature sweep"):
         gr.Markdown("From which temperature on are words no longer recognisable? Several texts per"
                     " temperature; the share of their words of 3+ letters that the training text has,"
@@ -68,17 +68,18 @@ def sweep_tab(ex: Explorer, turns: Turns) -> None:
         figure = gr.Plot(elem_id="sweep-figure", show_label=False)
         table = gr.Dataframe(label="by temperature", wrap=True)
         texts = gr.HTML(elem_id="sweep-texts")
-    inputs = [prompt, temperatures, count, length, seed, drop]
+    inputs = [prompt, temperatures, count, length, seed, drop, copy]
     go.click(turns.taken(once(ex.sweep)), inputs, [sentence, figure, table, texts], api_name="sweep",
              validator=turns.validator(len(inputs)), concurrency_id=LONG, concurrency_limit=1)
 
 
-def adapt_tab(ex: Explorer, turns: Turns) -> None:
+def adapt_tab(ex: Explorer, turns: Turns, copy: gr.State, badge: gr.Markdown) -> None:
     with gr.Tab("Adapt"):
-        gr.Markdown("Paste a stretch of another text (a chapter of another author, say). The model reads it"
-                    " once and learns as it reads: each stretch of 50 characters is scored first, then"
-                    " learnt from. Then it writes from your prompt, beside what it wrote before. Only this"
-                    " page's copy changes; the checkpoint does not.")
+        gr.Markdown("Paste a stretch of another text (a chapter of another author, say). A copy of the model"
+                    " reads it once and learns as it reads: each stretch is scored first, then learnt from."
+                    " The text's end is set aside and never learnt from: the model is scored on it before"
+                    " and after. Then both write from your prompt, side by side. The checkpoint on disk does"
+                    " not change; the copy lives in this page only.")
         text = gr.Textbox(label="text to adapt to", lines=8, max_length=MAX_ADAPT_TEXT,
                           placeholder="paste a chapter here")
         with gr.Row():
@@ -88,26 +89,42 @@ def adapt_tab(ex: Explorer, turns: Turns) -> None:
             temperature = slider(0, MAX_ADAPT_TEMPERATURE, checked=False, value=0.8, step=0.05,
                                  label="temperature")
             seed = gr.Textbox("", label="seed", placeholder="random", max_lines=1, max_length=20)
+        use = gr.Checkbox(True, label="then write with the adapted copy in Write, How sure and the sweep",
+                          elem_id="use-copy", info="untick to write with the checkpoint again")
         refused_note()
         go = gr.Button("Adapt and write", variant="primary")
         summary = gr.Markdown(elem_id="adapt-summary")
         with gr.Row():
-            before = gr.HTML(label="before", elem_id="adapt-before")
-            after = gr.HTML(label="after", elem_id="adapt-after")
+            with gr.Column():
+                gr.Markdown("**Before**: the checkpoint writes")
+                before = gr.HTML(elem_id="adapt-before")
+            with gr.Column():
+                gr.Markdown("**After**: the adapted copy writes")
+                after = gr.HTML(elem_id="adapt-after")
+        last = gr.State(None)  # the last adapted copy, in use or not
     inputs = [text, seconds, prompt, temperature, seed]
-    go.click(turns.taken(once(ex.adapt)), inputs, [summary, before, after], api_name="adapt",
-             validator=turns.validator(len(inputs)), concurrency_id=LONG, concurrency_limit=1)
+    adapted = go.click(turns.taken(once(ex.adapt)), inputs, [summary, before, after, last], api_name="adapt",
+                       validator=turns.validator(len(inputs)), concurrency_id=LONG, concurrency_limit=1)
+
+    def chosen(use_it: bool, last_copy: Checkpoint | None) -> tuple[Checkpoint | None, str]:
+        """The model Write, How sure and the sweep use, and the badge that names it."""
+        in_use = last_copy if use_it else None
+        return in_use, model_badge(in_use is not None)
+
+    adapted.success(chosen, [use, last], [copy, badge], api_visibility="private", queue=False)
+    use.change(chosen, [use, last], [copy, badge], api_visibility="private", queue=False)
 
 
 def app(ex: Explorer, title: str) -> gr.Blocks:
     with gr.Blocks(title="charlm explore", analytics_enabled=False) as blocks:
         gr.Markdown(title)
-        w = write_tab(ex)
-        sure_tab(ex, w)
+        copy = gr.State(None)  # the adapted copy this page writes with, or None: the checkpoint
+        w = write_tab(ex, copy)
+        sure_tab(ex, w, copy)
         turns = Turns()
-        sweep_tab(ex, turns)
+        sweep_tab(ex, turns, copy)
         lstm_tab(ex)
-        adapt_tab(ex, turns)
+        adapt_tab(ex, turns, copy, w["badge"])
         training_tab(ex)
     return blocks.queue(default_concurrency_limit=2, max_size=32)
 

@@ -33,9 +33,16 @@ HINTS = {
 }
 
 
-def write_tab(ex: Explorer) -> dict[str, gr.components.Component]:
-    """The Write tab; returns its button and the hidden record How sure reads."""
+def model_badge(adapted: bool) -> str:
+    """Which model the page writes with, above the text."""
+    return ("Writing with **the adapted copy** (the Adapt tab: untick its box to write with the checkpoint)"
+            if adapted else "Writing with **the checkpoint**")
+
+
+def write_tab(ex: Explorer, copy: gr.State) -> dict[str, Any]:
+    """The Write tab; returns its button, the hidden record How sure reads and the model's badge."""
     with gr.Tab("Write"):
+        badge = gr.Markdown(model_badge(False), elem_id="model-badge")
         prompt = gr.Textbox(label="prompt", value=ex.first_prompt, lines=2, elem_id="prompt",
                             max_length=MAX_PROMPT, info="The text the model continues.")
         with gr.Row():
@@ -61,8 +68,8 @@ def write_tab(ex: Explorer) -> dict[str, gr.components.Component]:
         kept = gr.JSON([], visible=False)  # the earlier texts' records, newest first (not gr.State, which
         # keeps a connection open for as long as the page is)
     controls = [prompt, temperature, top_k, top_p, length, seed, drop]
-    return {"go": go, "drawn": drawn, "controls": controls, "outputs": [out, settings, drawn],
-            "earlier": [kept, earlier]}
+    return {"go": go, "drawn": drawn, "controls": controls + [copy], "outputs": [out, settings, drawn],
+            "earlier": [kept, earlier], "badge": badge}
 
 
 def keep(drawn: Any, kept: Any) -> tuple[list[dict[str, Any]], str]:
@@ -78,7 +85,7 @@ def keep(drawn: Any, kept: Any) -> tuple[list[dict[str, Any]], str]:
     return records[:KEPT], earlier_view(records[:KEPT])
 
 
-def sure_tab(ex: Explorer, w: dict[str, gr.components.Component]) -> None:
+def sure_tab(ex: Explorer, w: dict[str, Any], copy: gr.State) -> None:
     with gr.Tab("How sure was it?", elem_id="sure-tab"):
         gr.Markdown("Each character of the last text, coloured by how little the model expected it: its"
                     " probability in the distribution it was drawn from (that text's temperature, top-k and"
@@ -94,12 +101,13 @@ def sure_tab(ex: Explorer, w: dict[str, gr.components.Component]) -> None:
             table = gr.Dataframe(label="likeliest next characters", elem_id="likeliest")
     views = [spans, position, about, plot, table]
 
-    def picked(drawn: dict, event: gr.SelectData) -> tuple:
+    def picked(drawn: dict, copy_now: Any, event: gr.SelectData) -> tuple:
         """A click on a character, the same one again included: its position and its distribution."""
-        return event.index, *once(ex.distribution)(drawn, event.index)
+        return event.index, *once(ex.distribution)(drawn, event.index, copy_now)
 
-    selected = spans.select(picked, w["drawn"], [position, plot, table, about], api_visibility="private")
-    submitted = position.submit(once(ex.distribution), [w["drawn"], position], [plot, table, about],
+    selected = spans.select(picked, [w["drawn"], copy], [position, plot, table, about],
+                            api_visibility="private")
+    submitted = position.submit(once(ex.distribution), [w["drawn"], position, copy], [plot, table, about],
                                 api_name="distribution")
     # a new text clears the view, and a distribution still on its way for the old text never stays on it:
     # pending ones are cancelled, and the view is cleared again once the new text is coloured
@@ -114,5 +122,5 @@ def sure_tab(ex: Explorer, w: dict[str, gr.components.Component]) -> None:
     cleared = w["go"].click(start, [w["drawn"], w["earlier"][0]], views + w["earlier"] + w["outputs"],
                             api_visibility="private", queue=False, cancels=[selected, submitted])
     written = cleared.then(shown(ex.write), w["controls"], w["outputs"], api_name="write")
-    coloured = written.success(once(ex.sure), w["drawn"], spans, api_name="sure")
+    coloured = written.success(once(ex.sure), [w["drawn"], copy], spans, api_name="sure")
     coloured.then(lambda: clear()[1:], None, views[1:], api_visibility="private", queue=False)

@@ -4,11 +4,12 @@
     params.yaml's `evaluate` section (`reading`)
     -> the rms rule's gradient statistics on held-out text: the end of the validation text, as the
        evaluate stage gathers them, or without prepared data, a text the model writes itself
-    -> read the text once in segments, each scored, then learnt from (charlm.evaluate.dynamic), until
-       the text ends or the time is up
-    -> the adapted weights, in memory only (the checkpoint on disk is never written), and the loss on
-       the part read: with the trained weights, while adapting (each segment before its own update),
-       and with the adapted weights
+    -> the text's end set aside (a tenth, at most MAX_CHECKED characters): it is never learnt from
+    -> read the rest once in segments, each scored, then learnt from (charlm.evaluate.dynamic), until
+       it ends or the time is up
+    -> the adapted weights, in memory only (the checkpoint on disk is never written), and the losses:
+       on the end set aside with the trained weights ("before") and with the adapted ones ("after"),
+       and on the part read while adapting, each segment scored before its own update
 
 `charlm generate --adapt FILE` and the explorer's Adapt tab write with the adapted weights: a chapter
 of another author, read once, moves the names, spelling and style of what the model writes.
@@ -34,11 +35,15 @@ from charlm.params import Controls
 from charlm.params.schema import EvaluateParams
 from charlm.sample.generate import written
 from charlm.text.splits import load_split, load_vocab
+from charlm.text.standins import plain_typography
 
 STATEFUL = Rule("sgd", 0.0)  # reading without learning: the stateful loss
 MAX_WRITTEN = 100_000  # characters a model writes for its own statistics at most (5x the default search's)
 READ_RATE = 100_000  # characters per second a reading cannot beat (this CPU reads about 5,000)
 STATS_SHARE = 0.25  # of the time: the rms rule's statistics, gathered first
+CHECK_SHARE = 0.1  # of the text (its end) and of the time: scored before and after adapting, never learnt
+MAX_CHECKED = 5_000  # characters of that end at most: scoring it twice stays within the time's share
+MIN_CHARS = 4  # of a text to adapt to: two to read, two to score it on
 
 
 @dataclass(frozen=True)
@@ -69,14 +74,17 @@ def reading(cfg: EvaluateParams, chosen: dict[str, Any] | None) -> Reading:
 
 @dataclass(frozen=True)
 class Adapted:
-    """The adapted model, and the loss (nats per character) on the `chars` characters it read: with the
-    trained weights, while adapting, and with the adapted weights; the seconds it took."""
+    """The adapted model; the loss (nats per character) on the `checked` characters at the text's end,
+    which it never learnt from, with the trained weights (`before`) and the adapted ones (`after`); the
+    loss on the `chars` characters it read while adapting (`online`: each segment before its update);
+    the seconds it took."""
 
     model: Checkpoint
     before: float
     online: float
     after: float
     chars: int
+    checked: int
     seconds: float
 
 
@@ -87,13 +95,16 @@ def max_chars(seconds: float) -> int:
 
 
 def text_codes(text: str, vocab: list[str], name: str, limit: int | None = None) -> tuple[torch.Tensor, str]:
-    """The text's codes (line ends as "\n"; its first `limit` characters), the characters the model does
-    not know left out, and those characters: a model learns no new character by reading."""
+    """The text's codes (line ends as "\n", curly quotes and dashes as the model's plain ones; its first
+    `limit` characters), the characters the model does not know left out, and those characters: a model
+    learns no new character by reading."""
     text = text[: None if limit is None else 2 * limit].replace("\r\n", "\n").replace("\r", "\n")[:limit]
+    text = plain_typography(text, vocab)
     index = {c: i for i, c in enumerate(vocab)}
     codes = [index[c] for c in text if c in index]
-    if len(codes) < 2:
-        raise CharlmError(f"{name} has {len(codes)} characters the model knows: adapting needs at least 2")
+    if len(codes) < MIN_CHARS:
+        raise CharlmError(f"{name} has {len(codes)} characters the model knows: adapting needs at least"
+                          f" {MIN_CHARS}")
     return torch.tensor(codes), "".join(sorted(set(text) - index.keys()))
 
 
@@ -136,23 +147,30 @@ def held_out(model: TrainedModel, val: torch.Tensor | None, chars: int) -> torch
     return torch.tensor([model.vocab.index(c) for c in text])
 
 
+def checked_end(codes: torch.Tensor) -> int:
+    """How many characters at the end of `codes` are set aside to score the adapting on."""
+    return min(MAX_CHECKED, max(2, int(len(codes) * CHECK_SHARE)))
+
+
 def adapt(model: TrainedModel, codes: torch.Tensor, seconds: float, how: Reading,
           val: torch.Tensor | None) -> Adapted:
-    """`model` adapted to the text `codes` (at least two characters), read `how`, for about `seconds`;
-    `val`: the validation text's codes, for the rms rule's statistics (None: the model's own text)."""
+    """`model` adapted to the text `codes` (at least MIN_CHARS characters), read `how`, for about
+    `seconds`; `val`: the validation text's codes, for the rms rule's statistics (None: the model's own
+    text)."""
     start = time.monotonic()
     module = modules(model)
     reader = lstm_reader(module)
     stats = gradient_stats(reader, held_out(model, val, how.stats_chars), how.segment,
                            until=start + STATS_SHARE * seconds) if how.rule.name == "rms" else None
     trained = [w.detach().clone() for w in reader.weights]
+    text, end = codes[: -checked_end(codes)], codes[-checked_end(codes):]
     with one_thread():
-        scores = learnt(reader, codes, how.rule, how.segment, trained, stats, until=start + seconds)
-    read = codes[: len(scores) * how.segment + 1]
-    chars = len(read) - 1
+        scores = learnt(reader, text, how.rule, how.segment, trained, stats,
+                        until=start + (1 - CHECK_SHARE) * seconds)
+    chars = min(len(scores) * how.segment, len(text) - 1)
     adapted = Checkpoint({k: v.detach().clone() for k, v in module.state_dict().items()}, model.hparams,
                          model.vocab)
-    after = dynamic_loss(reader, read, STATEFUL, how.segment)
-    before = dynamic_loss(lstm_reader(modules(model)), read, STATEFUL, how.segment)
+    after = dynamic_loss(reader, end, STATEFUL, how.segment)
+    before = dynamic_loss(lstm_reader(modules(model)), end, STATEFUL, how.segment)
     return Adapted(adapted, round(before, 4), round(sum(scores) / chars, 4), round(after, 4), chars,
-                   round(time.monotonic() - start, 1))
+                   len(end) - 1, round(time.monotonic() - start, 1))

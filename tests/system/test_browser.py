@@ -31,7 +31,8 @@ def test_the_page_writes_colours_and_explains_offline(explorer_page, tmp_path):
         page.on("console", lambda m: console.append(f"{m.type}: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: console.append(f"page error: {e}"))
         page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
-        page.goto(explorer_page, wait_until="networkidle")
+        page.goto(explorer_page, wait_until="load")
+        page.wait_for_selector("#generate")  # the page has built itself (it keeps a connection open)
 
         page.locator("#prompt textarea").fill("QUEEN:\n")
         page.locator("#seed input").fill("1")  # the same text each run: it has line breaks
@@ -70,7 +71,8 @@ def test_the_page_writes_colours_and_explains_offline(explorer_page, tmp_path):
 def open_page(p, url: str, width: int = 1280, height: int = 1000):
     browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
     page = browser.new_page(viewport={"width": width, "height": height})
-    page.goto(url, wait_until="networkidle")
+    page.goto(url, wait_until="load")
+    page.wait_for_selector("#generate")  # the page has built itself (it keeps a connection open)
     return browser, page
 
 
@@ -78,9 +80,11 @@ def generate(page, length: str = "60") -> None:
     box = page.locator("#length input[type=number]")
     box.fill(length)
     box.press("Enter")
+    before = page.locator("#settings").inner_text()
     page.locator("#generate").click()
-    page.wait_for_function(f"document.querySelector('#text .generated')?.textContent.length >= {length}",
-                           timeout=60_000)
+    page.wait_for_function("([n, before]) => document.querySelector('#settings').innerText !== before"
+                           " && document.querySelector('#text .generated')?.textContent.length >= n",
+                           arg=[int(length), before], timeout=60_000)
 
 
 def about_says(page, text: str) -> None:
@@ -154,6 +158,8 @@ def test_the_sweep_draws_its_figure_and_says_where_words_dissolve(explorer_page)
 
 
 TABS = ["Write", "How sure was it?", "Temperature sweep", "Inside the LSTM", "Adapt", "Training"]
+FILLED = {"How sure was it?": "#sure .score-token", "Inside the LSTM": "#cell .score-token",
+          "Training": "#samples details"}
 LOW_CONTRAST = (Path(__file__).parents[1] / "helpers/contrast.js").read_text(encoding="utf-8")
 
 
@@ -172,8 +178,8 @@ def test_every_tab_is_one_tap_away_and_its_text_readable(explorer_page, width, h
             tab = bar.get_by_text(name, exact=True)
             assert tab.count() == 1, f"{name}: not in the bar"
             tab.click()
-            page.wait_for_timeout(0)  # let the tab's own requests start; networkidle waits for them
-            page.wait_for_load_state("networkidle")
+            if name in FILLED:  # the tabs that fill themselves when they open
+                page.wait_for_selector(FILLED[name], timeout=60_000)
             assert page.evaluate(LOW_CONTRAST) == [], name
         assert float(page.evaluate("getComputedStyle(document.querySelector('.block-info') ?? document.body)"
                                    ".fontSize").removesuffix("px")) >= 14  # hints readable from the back
@@ -219,4 +225,31 @@ def test_write_keeps_the_earlier_texts_beside_and_a_refusal_clears_the_last(expl
             " box.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true})); }")
         assert page.locator(".refused").first.inner_text() == (
             "prompt: the paste of 3,000 characters is cut to 2,000, the most it takes.")
+        browser.close()
+
+
+def test_after_adapting_write_uses_the_copy_and_says_so(explorer_page):
+    """Adapt with the box ticked: the badge names the copy and Write's text is the copy's; unticked:
+    the checkpoint again."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser, page = open_page(p, explorer_page)
+        assert page.locator("#model-badge").inner_text() == "Writing with the checkpoint"
+        page.get_by_role("tab", name="Adapt").click()
+        page.get_by_label("text to adapt to").fill("the king is dead, long live the queen.\n" * 40)
+        page.get_by_role("button", name="Adapt and write").click()
+        page.wait_for_selector("#adapt-after .generated", timeout=120_000)
+        assert page.locator("#adapt-summary table th").all_inner_texts()[1:] == ["before", "while reading",
+                                                                                   "after"]
+        page.get_by_role("tab", name="Write").click()
+        page.wait_for_function("document.querySelector('#model-badge').textContent.includes('adapted copy')")
+        generate(page)
+        assert page.locator("#settings").inner_text().startswith("Written by the adapted copy")
+        page.get_by_role("tab", name="Adapt").click()
+        page.locator("#use-copy input").uncheck()
+        page.get_by_role("tab", name="Write").click()
+        page.wait_for_function("!document.querySelector('#model-badge').textContent.includes('adapted')")
+        generate(page)
+        assert page.locator("#settings").inner_text().startswith("Written at temperature")
         browser.close()

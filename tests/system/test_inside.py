@@ -14,7 +14,7 @@ def client(explorer_page: str):
 def test_inside_the_lstm_opens_on_a_ranked_cell(client):
     layer, cell, spans, table, about = client.predict("KING:\nthe king", None, api_name="/open_cells")
     assert "".join(s["token"] for s in spans) == "KING:↵the king"
-    assert table["headers"] == ["property", "layer", "cell", "r", "the character alone"]
+    assert table["headers"] == ["property", "layer", "cell", "r", "the character alone", "remembers more"]
     speakers = [row for row in table["data"] if row[0] == "in a speaker's name"]
     assert [layer, cell] == (speakers or table["data"])[0][1:3]
     assert about.startswith(f"Layer {layer}, cell {cell}")

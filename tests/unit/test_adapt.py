@@ -31,8 +31,8 @@ def test_the_adapted_model_knows_the_text_better_and_the_checkpoint_is_unchanged
     weights = {k: v.clone() for k, v in model.weights.items()}
     codes, unknown = text_codes(TEXT, VOCAB, "text")
     adapted = adapt(model, codes, 600, Reading(Rule("sgd", 1.0), 50, 2000), None)
-    assert adapted.chars == len(TEXT) - 1 and unknown == ""
-    assert adapted.after < adapted.online < adapted.before
+    assert adapted.checked == 126 - 1 and adapted.chars == len(TEXT) - 126 - 1 and unknown == ""  # a tenth
+    assert adapted.after < adapted.before  # on the end it never learnt from
     assert adapted.model.vocab == VOCAB and adapted.model.hparams is model.hparams
     assert any(not torch.equal(adapted.model.weights[k], w) for k, w in weights.items())
     assert all(torch.equal(model.weights[k], w) for k, w in weights.items())  # the loaded model too
@@ -47,8 +47,9 @@ def test_the_time_cap_ends_the_reading(checkpoint):
 def test_line_ends_become_line_breaks_and_unknown_characters_are_left_out():
     codes, unknown = text_codes("ab\r\ncd§é\rh", VOCAB, "text")
     assert "".join(VOCAB[i] for i in codes) == "ab\ncd\nh" and unknown == "§é"
-    with pytest.raises(CharlmError, match="^notes.txt has 1 characters the model knows: adapting needs at"):
-        text_codes("a§§", VOCAB, "notes.txt")
+    with pytest.raises(CharlmError, match="^notes.txt has 3 characters the model knows: adapting needs at"
+                                          " least 4"):
+        text_codes("a§b§c", VOCAB, "notes.txt")
 
 
 def test_the_reading_is_the_evaluate_stage_s_choice_else_params_yaml_s():
@@ -86,10 +87,17 @@ def test_statistics_come_from_held_out_text_never_the_text_read(checkpoint):
 def test_a_rate_of_zero_reads_without_learning(checkpoint):
     codes, _ = text_codes(TEXT, VOCAB, "text")
     a = adapt(load_checkpoint(checkpoint), codes, 600, Reading(Rule("rms", 0.0, 0.003), 50, 2000), None)
-    assert a.before == a.online == a.after
+    assert a.before == a.after
 
 
 def test_a_long_text_is_encoded_only_as_far_as_the_time_can_read():
     codes, _ = text_codes("ab\r\n" * 1000, VOCAB, "text", limit=10)
     assert "".join(VOCAB[i] for i in codes) == "ab\nab\nab\na"  # the first 10 characters
     assert max_chars(2) > max_chars(1) > 1000  # far more than a second's reading
+
+
+def test_before_and_after_are_scored_on_the_end_it_never_learnt_from(checkpoint):
+    """A text whose end differs from the rest: learning the rest does not make the end look learnt."""
+    codes, _ = text_codes("abc " * 400 + "hgfedcba\n" * 20, VOCAB, "text")
+    a = adapt(load_checkpoint(checkpoint), codes, 600, Reading(Rule("sgd", 1.0), 50, 2000), None)
+    assert a.checked == 178 - 1 and a.online < a.after  # the part read was learnt; its end was not

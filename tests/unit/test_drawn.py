@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
+
 from charlm.app.drawn import Drawn, earlier_view, written_view
+from charlm.errors import CharlmError
 
 RECORD = {"prompt": "KING:\n", "text": "No.", "temperature": 0.7, "top_k": 5, "top_p": 0.9, "seed": 12}
 
 
 def test_the_record_travels_as_json_and_says_its_settings():
     drawn = Drawn.read(RECORD)
-    assert drawn.json() == RECORD and drawn.how() == "T = 0.7, top-k 5, top-p 0.9"
+    assert drawn.json() == {**RECORD, "model": "the checkpoint"}
+    assert drawn.how() == "T = 0.7, top-k 5, top-p 0.9"
     assert "seed **12**" in drawn.settings() and "3 characters" in drawn.settings()
     assert "top-k off" in Drawn.read({**RECORD, "top_k": 0}).settings()
 
@@ -32,3 +36,11 @@ def test_earlier_texts_stand_side_by_side_under_their_settings():
     assert view.startswith('<div class="earlier">') and view.count("<figure>") == 2
     assert view.index("T = 1.5") < view.index("hot") < view.index("T = 0.7") < view.index("cool")
     assert earlier_view([]) == ""
+
+
+def test_a_text_by_the_adapted_copy_says_so():
+    drawn = Drawn.read({**RECORD, "model": "the adapted copy"})
+    assert drawn.settings().startswith("Written by the adapted copy at temperature 0.7")
+    assert drawn.label().endswith("(the adapted copy)")
+    with pytest.raises(CharlmError, match="a written text is a record of"):
+        Drawn.read({**RECORD, "model": "another"})

@@ -111,11 +111,26 @@ def test_a_checkpoint_and_data_of_different_vocabularies_are_refused(tmp_path, p
 
 def test_adapting_changes_a_copy_and_shows_the_loss_before_while_and_after(explorer):
     weights = {k: v.clone() for k, v in explorer.model.state_dict().items()}
-    summary, before, after = explorer.adapt("the king and the queen\n" * 100, 30, "ab", 0.8, "4")
-    assert summary.startswith("Read 2,299 characters in") and "while adapting" in summary
-    assert "Seed 4" in summary
+    summary, before, after, copy = explorer.adapt("the king and the queen\n" * 100, 30, "ab", 0.8, "4")
+    assert summary.startswith("Read 2,069 characters in")  # the last 230, a tenth, set aside to score on
+    assert "| | before | while reading | after |" in summary and "bits per character" in summary
+    assert "seed 4" in summary
     assert before.count('class="prompt"') == after.count('class="prompt"') == 1 and before != after
     assert all(torch.equal(explorer.model.state_dict()[k], w) for k, w in weights.items())
+    assert any(not torch.equal(copy.state_dict()[k], w) for k, w in weights.items())
+
+
+def test_write_how_sure_and_sweep_follow_the_copy_the_page_uses(explorer):
+    """A text by the adapted copy says so, How sure reads it with the copy, and refuses it without one."""
+    copy = explorer.adapt("the king and the queen\n" * 100, 30, "ab", 0.8, "4")[3]
+    controls = ("ab", 0.8, 0, 1.0, 60, "5", False)
+    by_copy = list(explorer.write(*controls, copy))[-1]
+    by_checkpoint = list(explorer.write(*controls))[-1]
+    assert by_copy[2]["model"] == "the adapted copy" and by_copy[1].startswith("Written by the adapted copy")
+    assert by_copy[2]["text"] != by_checkpoint[2]["text"]  # the same seed, another model
+    assert explorer.sure(by_copy[2], copy) != explorer.sure({**by_copy[2], "model": "the checkpoint"}, copy)
+    with pytest.raises(CharlmError, match="written by the adapted copy, which the page no longer"):
+        explorer.sure(by_copy[2], None)
 
 
 @pytest.mark.parametrize("call, message", [

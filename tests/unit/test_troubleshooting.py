@@ -702,7 +702,7 @@ TRIGGERS: dict[str, Trigger] = {
         lambda s: generate_error("--adapt", "/dev/null"),
     "--adapt PATH is not UTF-8 text (...)":
         lambda s: generate_error("--adapt", str(put("a.txt", b"caf\xe9"))),
-    "--adapt PATH has N characters the model knows: adapting needs at least 2":
+    "--adapt PATH has N characters the model knows: adapting needs at least 4":
         lambda s: generate_error("--adapt", str(put("a.txt", "\u00a7\u00a7\u00a7"))),
     "metrics/evaluate.json has no valid `dynamic` settings: rerun the evaluate stage (dvc repro -f evaluate)":
         lambda s: adapt_metrics(s, '{"dynamic": {"rule": "adam", "lr": 0.001, "segment": 50}}'),
@@ -715,6 +715,9 @@ TRIGGERS: dict[str, Trigger] = {
 
     # charlm explore's page
     "nothing written yet: generate a text first": lambda s: raised(lambda: page().sure({})),
+    "this text was written by the adapted copy, which the page no longer writes with: write it again":
+        lambda s: raised(lambda: page().sure({"prompt": "a", "text": "b", "temperature": 1.0, "top_k": 0,
+                                              "top_p": 1.0, "seed": 1, "model": "the adapted copy"})),
     "give 1 to 12 temperatures, separated by commas":
         lambda s: raised(lambda: page().sweep("ab", " , ", 1, 10, 0, False)),
     "temperatures must be numbers separated by commas, got '...'":
@@ -732,7 +735,7 @@ TRIGGERS: dict[str, Trigger] = {
         lambda s: refused_turn("a", ["b", "a"]),
     "the page is busy with N adapts and sweeps from other pages: try again in a minute":
         lambda s: refused_turn("e", ["a", "b", "c", "d"]),
-    "the text has N characters the model knows: adapting needs at least 2":
+    "the text has N characters the model knows: adapting needs at least 4":
         lambda s: raised(lambda: page().adapt("\u00a7\u00a7\u00a7", 1, "a", 0.8, 1)),
     "... must be a text, got ...": lambda s: raised(lambda: page().cell(3, 1, 0)),  # an API client's number
     "a written text is a record of ...": lambda s: raised(lambda: page().sure({"text": "a"})),
