@@ -45,3 +45,7 @@ def cli(main: Callable[[], None]) -> None:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         sys.exit(130)
+    finally:  # the outcome is decided and said: a SIGTERM now, while Python shuts down (which puts the
+        # default handler back), would end the process silently with 143 instead
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)

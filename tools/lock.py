@@ -35,7 +35,8 @@ def python_problem(lock: Path, running: tuple[int, int]) -> str | None:
     version = ".".join(map(str, wanted))
     return (f"{lock} is locked for Python {version} and this is Python {running[0]}.{running[1]}: install"
             f" Python {version} (your distribution's python{version} package, or `uv python install"
-            f" {version}`), remove .venv, and run make again with PYTHON=python{version}")
+            f" {version}`) and run make again with PYTHON=python{version} (first removing a .venv made with"
+            " another Python)")
 
 
 def version_problems(lock: Path) -> list[str]:

@@ -18,7 +18,7 @@ def rows(result: Sweep) -> pd.DataFrame:
     t = result.table
     return pd.DataFrame({"T": t["temperature"], "added": t["refined"].map({True: "refined", False: ""}),
                          "recognisable words": t["recognisable_words"],
-                         "band": [f"{lo:.2f} to {hi:.2f}" if lo == lo else "" for lo, hi in
+                         "band": [f"{lo:.2f} to {hi:.2f}" if lo is not None and lo == lo else "" for lo, hi in
                                   zip(t["share_low"], t["share_high"], strict=True)],
                          "words scored": t["words"]})
 
@@ -30,7 +30,8 @@ def texts_view(result: Sweep, prompt: str) -> str:
     for t in sorted(result.texts):
         ts = result.texts[t]
         s = share[t]
-        head = f"T = {t:g}: recognisable words {s:.2f}" if s == s else f"T = {t:g}: no words to score"
+        scored = s is not None and s == s  # None or NaN: no word of 3+ letters to score
+        head = f"T = {t:g}: recognisable words {s:.2f}" if scored else f"T = {t:g}: no words to score"
         body = "".join(written_view(prompt, text) for text in ts[:SHOWN])
         parts.append(f'<details class="sample"><summary>{html.escape(head)} (the first {min(SHOWN, len(ts))}'
                      f" of {len(ts)} texts)</summary>{body}</details>")

@@ -14,9 +14,7 @@ import torch.nn.functional as F
 
 from charlm.model.checkpoint import load_checkpoint
 from charlm.model.lstm import LitCharRNN
-from charlm.text.splits import SCORE_BLOCK, CharDataset
-
-BATCH = 1024  # blocks scored at a time
+from charlm.text.splits import SCORE_BLOCK, CharDataset, blocks_at_once
 
 
 def trained_model(path: Path | str, vocab: list[str]) -> LitCharRNN:
@@ -35,7 +33,7 @@ def block_loss(model: LitCharRNN, data_dir: Path | str, split: str) -> float:
     model.eval()
     blocks = CharDataset(data_dir, SCORE_BLOCK, SCORE_BLOCK, split=split, objective="every")
     total = 0.0
-    for batch in torch.arange(len(blocks)).split(BATCH):
+    for batch in torch.arange(len(blocks)).split(blocks_at_once(data_dir)):
         x, y = blocks[batch]
         total += F.cross_entropy(model.every_logits(x).flatten(0, 1), y.flatten(), reduction="sum").item()
     model.train(was_training)

@@ -18,6 +18,7 @@ MAX_SEED = 2**32 - 1  # numpy's seeds are 32 bits
 MAX_SAMPLE_CHARS = 10**8  # characters of samples one request holds and writes at most
 MAX_VOCAB = 65_536  # characters a vocabulary may have: far more than any book holds
 MAX_TEMPERATURE = 100.0  # far past where text is noise (the exercise sweeps to 2); bounds 1/T's precision
+MAX_TEMPERATURES = 100  # a sweep's temperatures at most: each writes its own file and plot point
 
 
 def _distinct(ts: list[float]) -> list[float]:
@@ -29,9 +30,9 @@ def _distinct(ts: list[float]) -> list[float]:
 
 Temperature = Annotated[float, Field(ge=0, le=MAX_TEMPERATURE)]
 Temperatures = Annotated[
-    list[Temperature], Field(min_length=1), AfterValidator(_distinct),
-    Accepts(f"a non-empty list of numbers from 0 (greedy) to {MAX_TEMPERATURE:g} that differ in their first 6"
-            " digits"),
+    list[Temperature], Field(min_length=1, max_length=MAX_TEMPERATURES), AfterValidator(_distinct),
+    Accepts(f"1 to {MAX_TEMPERATURES} numbers from 0 (greedy) to {MAX_TEMPERATURE:g} that differ in their"
+            " first 6 digits"),
 ]
 TopK = Annotated[int, Field(ge=0, le=MAX_VOCAB)]
 TopP = Annotated[float, Field(gt=0, le=1)]
@@ -54,8 +55,8 @@ class Controls(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    temperatures: Annotated[list[Temperature], Field(min_length=1), Accepts(
-        f"a non-empty list of numbers from 0 (greedy) to {MAX_TEMPERATURE:g}")]
+    temperatures: Annotated[list[Temperature], Field(min_length=1, max_length=MAX_TEMPERATURES), Accepts(
+        f"1 to {MAX_TEMPERATURES} numbers from 0 (greedy) to {MAX_TEMPERATURE:g}")]
     top_k: TopK = 0
     top_p: TopP = 1.0
     length: Length = 500

@@ -68,8 +68,19 @@ YAML_WORDS = {None: "null", True: "true", False: "false"}  # as params.yaml writ
 def shown(value: Any) -> str:
     """A value as an error message quotes it: as YAML writes null, true and false, else its repr (which
     escapes what is invisible, e.g. a zero-width space), cut short."""
-    text = YAML_WORDS[value] if isinstance(value, bool) or value is None else repr(value)
+    text = yaml_words(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def yaml_words(value: Any) -> str:
+    """repr, with null, true and false as YAML writes them, inside lists and mappings too."""
+    if isinstance(value, bool) or value is None:
+        return YAML_WORDS[value]
+    if isinstance(value, list):
+        return "[" + ", ".join(yaml_words(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{yaml_words(k)}: {yaml_words(v)}" for k, v in value.items()) + "}"
+    return repr(value)
 
 
 def checked(model: type[BaseModel], values: dict[str, Any], where: str = "") -> Any:

@@ -22,6 +22,13 @@ CHUNK = 1 << 20  # characters read or decoded at a time: a split may be larger t
 # val_loss and test_loss score a text in back-to-back blocks of the exercise's 40 characters whatever
 # model.maxlen is: a model with longer windows gets no more context there, so runs compare
 SCORE_BLOCK = 40
+LOGITS_AT_ONCE = 1 << 24  # logits scored together at most: 64 MB of float32, and as much beside them
+
+
+def blocks_at_once(data_dir: Path | str) -> int:
+    """How many blocks of SCORE_BLOCK characters are scored together: 1,024, fewer for a vocabulary so
+    large that their logits would not fit in LOGITS_AT_ONCE (65,536 characters: 6 blocks, not 10 GB)."""
+    return max(1, min(1024, LOGITS_AT_ONCE // (SCORE_BLOCK * len(load_vocab(data_dir)))))
 
 
 def decode(codes: np.ndarray | torch.Tensor | Sequence[int], idx2char: Sequence[str]) -> str:

@@ -25,9 +25,7 @@ from torch.utils.data import DataLoader, Sampler
 
 from charlm.errors import CharlmError
 from charlm.params.schema import ModelParams, TrainParams
-from charlm.text.splits import SCORE_BLOCK, CharDataset
-
-EVAL_BATCH = 1024
+from charlm.text.splits import SCORE_BLOCK, CharDataset, blocks_at_once
 
 
 class ShuffledBatches(Sampler[torch.Tensor]):
@@ -103,7 +101,7 @@ def block_batches(data_dir: Path | str, split: str, rank: int = 0, world: int = 
     each character is predicted once from 1 to SCORE_BLOCK characters of context (nanoGPT's definition),
     the same blocks for every model."""
     dataset = CharDataset(data_dir, SCORE_BLOCK, SCORE_BLOCK, split=split, objective="every")
-    return loader(dataset, DealtBatches(len(dataset), EVAL_BATCH, rank, world))
+    return loader(dataset, DealtBatches(len(dataset), blocks_at_once(data_dir), rank, world))
 
 
 class CharDataModule(L.LightningDataModule):

@@ -75,6 +75,14 @@ def test_the_sweep_answers_as_the_sample_stage_does(client):
     assert plot is not None
 
 
+@pytest.mark.parametrize("temperatures, length", [("1", 1), ("1, 2", 5), ("0", 1)])
+def test_a_sweep_whose_texts_may_have_no_word_to_score_answers(client, temperatures, length):
+    """One character per text: no word to score; five: perhaps one. Either way an answer, not an error."""
+    sentence, _, _, texts = client.predict(PROMPT, temperatures, 2, length, 0, False, api_name="/sweep")
+    assert sentence and texts.count("<details") == len(temperatures.split(","))
+    assert length > 1 or "no words to score" in texts
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda c: write(c, prompt="KING §:"),
      "not in the vocabulary: '§' (remove them, or tick 'drop characters"),

@@ -51,3 +51,13 @@ def test_sigterm_in_any_entry_point_is_ctrl_c():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 130 and result.stderr == "error: interrupted\n"
+
+
+def test_sigterm_after_the_work_is_done_does_not_change_the_outcome():
+    """Between the entry point's end and the process's (Python shutting down), SIGTERM once ended a
+    finished stage with 143 and no line: the stage had written everything, DVC saw a failure."""
+    code = ("import os, signal; from charlm.errors import cli;"
+            " cli(lambda: print('done', flush=True)); os.kill(os.getpid(), signal.SIGTERM)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "done\n", "")

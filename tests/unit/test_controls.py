@@ -16,7 +16,7 @@ def test_the_defaults_are_one_text_of_500_characters():
 
 
 @pytest.mark.parametrize("values, message", [
-    ({"temperatures": []}, "temperatures=[] is invalid; expected a non-empty list of numbers from 0"),
+    ({"temperatures": []}, "temperatures=[] is invalid; expected 1 to 100 numbers from 0"),
     ({"temperatures": [-1]}, "temperatures=[-1] is invalid"),
     ({"temperatures": [101]}, "temperatures=[101] is invalid"),
     ({"temperatures": [1], "top_p": 0}, "top_p=0 is invalid; expected a number with 0 < top_p <= 1"),

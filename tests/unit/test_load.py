@@ -122,8 +122,14 @@ def test_a_small_learning_rate_from_exp_run_is_accepted(tmp_path):
     (lambda t: t.replace("  lr: 0.01 ", "  lr\u200b: 0.01 "), "unknown key 'train.lr\\u200b'"),
     (lambda t: t.replace("lr: 0.01 ", "lr: null "), "train.lr=null is invalid; expected a number"),
     (lambda t: t.replace("lr: 0.01 ", "lr: true "), "train.lr=true is invalid; expected a number"),
+    (lambda t: t.replace("lrs: [0.0005,", "lrs: [null, 0.0005,"), "evaluate.lrs=[null, 0.0005,"),
+    (lambda t: t.replace("temperatures: [0.2,", "temperatures: [true, 0.2,", 1),
+     "sample.temperatures=[true, 0.2,"),
+    (lambda t: t.replace("temperatures: [0.2,", "temperatures: [" + ", ".join(f"3.{i:03}" for i in range(94))
+                         + ", 0.2,", 1), "; expected 1 to 100 numbers from 0 (greedy) to 100"),
 ], ids=["sexagesimal", "yes-no", "duplicate-key", "unknown-section", "alias", "huge-layers", "huge-threads",
-        "huge-top-k", "signed-zero", "complex-key", "invisible-key", "null", "true"])
+        "huge-top-k", "signed-zero", "complex-key", "invisible-key", "null", "true", "null-in-a-list",
+        "true-in-a-list", "101-temperatures"])
 def test_what_yaml_allows_but_a_params_file_never_needs_is_one_line(tmp_path, edit, message):
     """Read as DVC reads it (YAML 1.2), no key twice, no aliases (a billion-laughs bomb), no unknown
     section, no number so large that it hangs a stage: one line naming what is wrong."""

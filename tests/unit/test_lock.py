@@ -22,8 +22,8 @@ def test_another_python_is_one_line_saying_which_to_install(tmp_path):
     assert python_problem(lock, sys.version_info[:2]) is None
     assert python_problem(lock, (3, 12)) == (
         f"{lock} is locked for Python 3.11 and this is Python 3.12: install Python 3.11 (your distribution's"
-        " python3.11 package, or `uv python install 3.11`), remove .venv, and run make again with"
-        " PYTHON=python3.11")
+        " python3.11 package, or `uv python install 3.11`) and run make again with PYTHON=python3.11 (first"
+        " removing a .venv made with another Python)")
 
 
 def test_the_installed_environment_is_compared_with_every_pin(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from pathlib import Path
@@ -137,3 +138,14 @@ def test_dataset_memory_is_one_copy_of_the_corpus(prepared_dir):
     ds = CharDataset(prepared_dir, maxlen=40, step=1)
     assert ds.data.element_size() == 1
     assert ds.data.untyped_storage().nbytes() == len(ds.data)  # windows are never materialised
+
+
+def test_a_large_vocabulary_scores_fewer_blocks_at_once(tmp_path):
+    """65,536 characters: 1,024 blocks of 40 would be 2.7 billion logits (21 GB seen in training)."""
+    from charlm.text.splits import LOGITS_AT_ONCE, SCORE_BLOCK, blocks_at_once
+
+    for size, blocks in ((65, 1024), (65_536, 6)):
+        vocab = [chr(0x4E00 + i) for i in range(size)]
+        (tmp_path / "vocab.json").write_text(json.dumps({"idx2char": vocab}), encoding="utf-8")
+        assert blocks_at_once(tmp_path) == blocks
+        assert blocks * SCORE_BLOCK * size <= LOGITS_AT_ONCE or blocks == 1

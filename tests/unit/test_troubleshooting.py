@@ -492,7 +492,7 @@ TRIGGERS: dict[str, Trigger] = {
     # params.yaml
     "params.yaml: KEY=VALUE is invalid; expected ...":
         lambda s: params_error("train", project_params({"train.lr": -1})),
-    "params.yaml: sample.temperatures=[...] is invalid; expected a non-empty list of numbers from 0 (greedy)"
+    "params.yaml: sample.temperatures=[...] is invalid; expected 1 to 100 numbers from 0 (greedy)"
     " to 100 that differ in their first 6 digits":
         lambda s: params_error("sample", project_params({"sample.temperatures": [0.5, 0.5000001]})),
     "params.yaml: unknown key 'train.learnin_rate'; train has ...":
@@ -680,7 +680,7 @@ TRIGGERS: dict[str, Trigger] = {
     "the prompt is empty": lambda s: generate_error("--prompt", ""),
     "the prompt has no character of the vocabulary left": lambda s: generate_error("--prompt", "§",
                                                                                    "--skip-unknown"),
-    "charlm generate: temperatures=[-1.0] is invalid; expected a non-empty list of numbers from 0 (greedy)"
+    "charlm generate: temperatures=[-1.0] is invalid; expected 1 to 100 numbers from 0 (greedy)"
     " to 100": lambda s: generate_error("-t", "-1"),
     "top_k=...": lambda s: generate_error("--top-k", "99999999"),
     "top_p=...": lambda s: generate_error("--top-p", "1.5"),
