@@ -189,6 +189,8 @@ def fit(model_cfg: ModelParams, train_cfg: TrainParams, seed: int, data_dir: Pat
         except SIGTERMException:
             raise CharlmError("terminated (SIGTERM) during training; run `dvc repro` again to"
                               " resume") from None
+        except SystemExit:  # Lightning's exit(1) once it has shut down after Ctrl-C: an interrupt (130)
+            raise KeyboardInterrupt from None
     if not parts.history.validations:
         raise CharlmError("training stopped before the first validation: raise train.max_time or"
                           " train.max_epochs")

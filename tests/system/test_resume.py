@@ -136,3 +136,16 @@ def test_a_damaged_resume_point_does_not_stop_the_pipeline(repo):
     assert "train: cannot resume the interrupted run: its fingerprint.json is unreadable; moved it to" in out
     assert "Traceback" not in out and (repo / "models/run.damaged/checkpoints/last.ckpt").is_file()
     assert json.loads((repo / "metrics/train.json").read_text())["resumed_after_epoch"] == 0
+
+
+def test_ctrl_c_in_the_train_stage_is_an_interrupt_130_with_its_line_last(repo):
+    """Lightning exits 1 after a graceful shutdown; the stage says it was interrupted and exits 130, as
+    every other entry point does."""
+    sh(repo, *DVC, "repro", "prepare")
+    proc = subprocess.Popen(["python", "-m", "stages.train"], cwd=repo, env=environment(), text=True,
+                            preexec_fn=default_sigint, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_for(proc, "train: epoch 1 ", [])
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err
+    assert "train: interrupted in epoch" in err and err.endswith("error: interrupted\n")
