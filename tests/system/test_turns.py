@@ -3,6 +3,7 @@ their own beside Write's; the rest is refused in one line before it joins (charl
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,10 +41,11 @@ def large_page(trained_run: Path, tmp_path_factory) -> Iterator[str]:
 
 
 def joined(job: Job) -> Job:
-    """`job` once the page has let it into the queue (or answered it)."""
-    deadline = time.monotonic() + 60
+    """`job` once the page has let it into the queue (or answered it): its status polled, the event
+    that ends the wait being the page's answer to the join."""
+    pause, deadline = threading.Event(), time.monotonic() + 60
     while job.status().code in (Status.STARTING, Status.JOINING_QUEUE) and time.monotonic() < deadline:
-        time.sleep(0.01)
+        pause.wait(0.01)
     return job
 
 
