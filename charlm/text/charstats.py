@@ -43,12 +43,17 @@ def plot_frequency(table: pd.DataFrame, rare_below: int, path: Path) -> None:
     save_figure(fig, path)
 
 
+LISTED = 50  # rare characters named in the report at most: a line to read, whatever the vocabulary
+
+
 def report(table: pd.DataFrame, rare_below: int) -> str:
     rare = table[table["count"] < rare_below]
     top = ", ".join(f"{r.char} {r.share:.1%}" for r in table.head(10).itertuples())
     bottom = ", ".join(f"{r.char} x{r['count']}" for _, r in table.tail(5).iloc[::-1].iterrows())
     lines = [f"most frequent: {top}", f"least frequent: {bottom}"]
     if len(rare):
-        lines.append(f"{len(rare)} characters occur fewer than {rare_below} times (stray symbols?): "
-                     + " ".join(f"{r.char}({r.codepoint})" for r in rare.itertuples()))
+        listed = " ".join(f"{r.char}({r.codepoint})" for r in rare.head(LISTED).itertuples())
+        more = f" and {len(rare) - LISTED:,} more" if len(rare) > LISTED else ""
+        lines.append(f"{len(rare):,} characters occur fewer than {rare_below} times (stray symbols?):"
+                     f" {listed}{more}")
     return "\n".join(lines)

@@ -25,3 +25,13 @@ def test_the_plot_shows_the_most_frequent_characters_whatever_the_vocabulary(tmp
                    tmp_path / "g.png")
     width, height = Image.open(tmp_path / "f.png").size
     assert (width, height) < (1.2 * Image.open(tmp_path / "g.png").size[0], 1000)  # 65,536 bars: 10,000 in
+
+
+def test_a_vocabulary_of_rare_characters_is_reported_in_a_line_to_read():
+    """65,473 rare characters once made a line of 700 kB: the first LISTED are named, the rest counted."""
+    from charlm.text.charstats import LISTED
+
+    table = char_counts(np.ones(10_000, dtype=int), [chr(0x4E00 + i) for i in range(10_000)])
+    rare = report(table, rare_below=5).splitlines()[-1]
+    assert rare.startswith("10,000 characters occur fewer than 5 times")
+    assert rare.endswith(f" and {10_000 - LISTED:,} more") and len(rare) < 1000
