@@ -93,13 +93,14 @@ SCRIPT = """
     say(`${name}: the paste of ${pasted.length.toLocaleString('en')} characters is cut to`
         + ` ${box.maxLength.toLocaleString('en')}, the most it takes.`);
   }, true);
-  // a line break of a coloured text ends its line, as in the text (its mark, ↵, keeps its colour)
+  // a line break of a coloured text ends its line, as in the text (its mark, ↵, keeps its colour); the
+  // page reuses a token for another character when a new text comes, so every token is looked at again
   new MutationObserver(() => {
-    document.querySelectorAll('.coloured .token:not([data-seen])').forEach((t) => {
-      t.setAttribute('data-seen', '');
-      if (t.textContent.trim() === '↵') t.setAttribute('data-break', '');
+    document.querySelectorAll('.coloured .token').forEach((t) => {
+      const isBreak = t.textContent.trim() === '↵';
+      if (isBreak !== t.hasAttribute('data-break')) t.toggleAttribute('data-break', isBreak);
     });
-  }).observe(document.body, { childList: true, subtree: true });
+  }).observe(document.body, { childList: true, subtree: true, characterData: true });
   document.addEventListener('click', (e) => {
     const token = e.target.closest?.('.coloured .score-token');
     if (!token) return;

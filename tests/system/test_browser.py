@@ -46,16 +46,13 @@ def test_the_page_writes_colours_and_explains_offline(explorer_page, tmp_path):
         assert "temperature 1.3" in page.locator("#settings").inner_text()
 
         page.get_by_role("tab", name="How sure was it?").click()
-        page.wait_for_selector("#sure .score-token[data-seen]", timeout=30_000)  # the page's script saw them
+        page.wait_for_selector("#sure .score-token", timeout=30_000)
         tokens = page.locator("#sure .score-token")
         assert tokens.count() == 400
         coloured = tokens.evaluate_all(
             "ts => ts.filter(t => t.style.backgroundColor.startsWith('rgba')).length")
         assert coloured > 300  # every character that was not a certainty has its colour
-        # a line break ends its line, as in the text: the character after it starts the next one
-        tops = tokens.evaluate_all("ts => ts.map(t => [t.textContent.trim(), t.getBoundingClientRect().top])")
-        breaks = [i for i, (text, _) in enumerate(tops[:-1]) if text == "↵"]
-        assert breaks and all(tops[i + 1][1] > tops[i][1] for i in breaks)
+        assert line_breaks(page)  # this text has some
         tokens.nth(10).click()
         page.wait_for_selector("#distribution img", timeout=30_000)
         assert page.locator("#position input").input_value() == "10"
@@ -100,7 +97,7 @@ def test_every_click_shows_its_character_and_a_new_text_clears_the_view(explorer
         browser, page = open_page(p, explorer_page)
         generate(page)
         page.get_by_role("tab", name="How sure was it?").click()
-        page.wait_for_selector("#sure .score-token[data-seen]", timeout=30_000)  # the page's script saw them
+        page.wait_for_selector("#sure .score-token", timeout=30_000)
         tokens = page.locator("#sure .score-token")
         tokens.nth(0).click()
         about_says(page, "Character 1 of 60")
@@ -120,7 +117,21 @@ def test_every_click_shows_its_character_and_a_new_text_clears_the_view(explorer
                                " && !document.querySelector('#about-position')?.textContent.trim()",
                                timeout=30_000)
         assert page.locator("#sure .score-token[data-marked]").count() == 0
+        line_breaks(page)  # where the new text has them, not where the old one had (its tokens are reused)
         browser.close()
+
+
+def line_breaks(page) -> list[int]:
+    """The positions of the coloured text's line breaks, once the page's script has marked them (every
+    token marked as a break exactly when it is one); the character after each starts the next line."""
+    page.wait_for_function("Array.from(document.querySelectorAll('#sure .score-token')).every("
+                           "t => t.hasAttribute('data-break') === (t.textContent.trim() === '↵'))",
+                           timeout=30_000)
+    tops = page.locator("#sure .score-token").evaluate_all(
+        "ts => ts.map(t => [t.textContent.trim(), t.getBoundingClientRect().top])")
+    breaks = [i for i, (text, _) in enumerate(tops[:-1]) if text == "↵"]
+    assert all(tops[i + 1][1] > tops[i][1] for i in breaks)
+    return breaks
 
 
 def test_a_typed_value_out_of_range_is_refused_visibly(explorer_page):
