@@ -35,6 +35,7 @@ from charlm.app.cells import BASELINE, best_cell, rank_cells
 from charlm.app.drawn import ADAPTED, CHECKPOINT, Drawn, written_view
 from charlm.app.probe import drawn_from, probabilities, read
 from charlm.app.sweeping import rows, texts_view
+from charlm.app.turns import abandoned
 from charlm.app.views import curves_plot, distribution_plot, folded_samples
 from charlm.errors import CharlmError
 from charlm.evaluate.adapt import Adapted, adapt, project_reading, text_codes, validation_codes
@@ -229,7 +230,8 @@ class Explorer:
                                       "seed": random_seed() if seed is None else seed})
         codes = self.codes(prompt, True)
         how = project_reading(self.metrics)
-        adapted = adapt(self.model, text_codes_, seconds, how, validation_codes(self.data, self.model.vocab))
+        adapted = adapt(self.model, text_codes_, seconds, how, validation_codes(self.data, self.model.vocab),
+                        abandoned)
         shown = decode(codes, self.model.vocab)
         left_out = f" Left out, as the model does not know them: {unknown!r}." if unknown else ""
         summary = (f"Read {adapted.chars:,} characters in {adapted.seconds:g} s, learning as it read; the"

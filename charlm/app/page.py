@@ -84,8 +84,9 @@ def adapt_tab(ex: Explorer, turns: Turns, copy: gr.State, badge: gr.Markdown) ->
                           placeholder="paste a chapter here")
         with gr.Row():
             seconds = slider(1, MAX_ADAPT_SECONDS, checked=False, value=20, step=1, label="seconds",
-                                info="reading and scoring stop after this long, wherever it is in the text;"
-                                     " then both models write (a second or two)")
+                             elem_id="adapt-seconds", elem_classes="bounded",
+                             info="reading and scoring stop after this long, wherever it is in the text;"
+                                  " then both models write (a second or two)")
             prompt = gr.Textbox(label="prompt", value=ex.first_prompt, max_length=MAX_PROMPT)
             temperature = slider(0, MAX_ADAPT_TEMPERATURE, checked=False, value=0.8, step=0.05,
                                  label="temperature")

@@ -27,6 +27,16 @@ LONG_IN_ALL = 4  # long jobs waiting or running at once: the last waits for at m
 JOINING_S = 2.0  # a job let through joins Gradio's queue within this long, or its page has gone
 
 
+def abandoned() -> bool:
+    """Whether the page that asked for the job this thread runs has gone (reloaded, closed): Gradio
+    closes the events of a page whose connection ends, and nobody will see the answer."""
+    blocks, event_id = LocalContext.blocks.get(None), LocalContext.event_id.get(None)
+    if blocks is None or event_id is None:  # not run by the page (a test, the API's own caller)
+        return False
+    event = blocks._queue.event_ids_to_events.get(event_id)  # Gradio keeps its queue private
+    return event is not None and event.closed
+
+
 def refused_turn(page: str, pages: list[str]) -> str | None:
     """Why `page`'s long job may not join while those of `pages` are let through and not finished."""
     if page in pages:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,20 +154,23 @@ def checked_end(codes: torch.Tensor) -> int:
 
 
 def adapt(model: TrainedModel, codes: torch.Tensor, seconds: float, how: Reading,
-          val: torch.Tensor | None) -> Adapted:
+          val: torch.Tensor | None, abandoned: Callable[[], bool] = lambda: False) -> Adapted:
     """`model` adapted to the text `codes` (at least MIN_CHARS characters), read `how`, for about
-    `seconds`; `val`: the validation text's codes, for the rms rule's statistics (None: the model's own
-    text)."""
+    `seconds`, or until whoever asked has gone (`abandoned`); `val`: the validation text's codes, for the
+    rms rule's statistics (None: the model's own text)."""
     start = time.monotonic()
     module = modules(model)
     reader = lstm_reader(module)
     stats = gradient_stats(reader, held_out(model, val, how.stats_chars), how.segment,
-                           until=start + STATS_SHARE * seconds) if how.rule.name == "rms" else None
+                           until=start + STATS_SHARE * seconds, abandoned=abandoned) \
+        if how.rule.name == "rms" else None
     trained = [w.detach().clone() for w in reader.weights]
     text, end = codes[: -checked_end(codes)], codes[-checked_end(codes):]
     with one_thread():
         scores = learnt(reader, text, how.rule, how.segment, trained, stats,
-                        until=start + (1 - CHECK_SHARE) * seconds)
+                        until=start + (1 - CHECK_SHARE) * seconds, abandoned=abandoned)
+    if abandoned():  # nobody waits for the rest: the scores, and what the caller would write next
+        raise CharlmError("the adapting was abandoned: whoever asked for it has gone")
     chars = min(len(scores) * how.segment, len(text) - 1)
     adapted = Checkpoint({k: v.detach().clone() for k, v in module.state_dict().items()}, model.hparams,
                          model.vocab)

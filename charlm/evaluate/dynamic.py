@@ -129,11 +129,11 @@ def restored(reader: Reader) -> Iterator[list[torch.Tensor]]:
         reader.module.train(was_training)
 
 
-def gradient_stats(reader: Reader, codes: torch.Tensor, segment: int, until: float = math.inf
-                   ) -> list[torch.Tensor]:
+def gradient_stats(reader: Reader, codes: torch.Tensor, segment: int, until: float = math.inf,
+                   abandoned: Callable[[], bool] = lambda: False) -> list[torch.Tensor]:
     """Each weight's mean squared gradient of the segments' mean losses (the RMS rule's MS), the trained
     model reading `codes` with its state carried and without learning; it stops after the segment that
-    passes time.monotonic() `until`."""
+    passes time.monotonic() `until`, or once whoever asked has gone (`abandoned`)."""
     with restored(reader), one_thread():
         squares = [torch.zeros_like(w) for w in reader.weights]
         count = 0
@@ -146,7 +146,7 @@ def gradient_stats(reader: Reader, codes: torch.Tensor, segment: int, until: flo
                     s.add_(g * g)
             count += 1
             state = detached(state)
-            if time.monotonic() > until:
+            if time.monotonic() > until or abandoned():
                 break
     return [s / max(count, 1) for s in squares]
 
@@ -185,9 +185,11 @@ def dynamic_scores(reader: Reader, codes: torch.Tensor, rule: Rule, segment: int
 
 
 def learnt(reader: Reader, codes: torch.Tensor, rule: Rule, segment: int, trained: Sequence[torch.Tensor],
-           stats: Sequence[torch.Tensor] | None = None, until: float = math.inf) -> list[float]:
+           stats: Sequence[torch.Tensor] | None = None, until: float = math.inf,
+           abandoned: Callable[[], bool] = lambda: False) -> list[float]:
     """The reading loop: each segment scored, then learnt from, the weights left as learnt (`trained`:
-    what the rms rule decays toward); it stops after the segment that passes time.monotonic() `until`."""
+    what the rms rule decays toward); it stops after the segment that passes time.monotonic() `until`,
+    or once whoever asked has gone (`abandoned`)."""
     scores = []
     update = updater(rule, reader.weights, trained, stats)
     state = None
@@ -200,7 +202,7 @@ def learnt(reader: Reader, codes: torch.Tensor, rule: Rule, segment: int, traine
             with torch.no_grad():
                 update(grads)
         state = detached(state)
-        if time.monotonic() > until:
+        if time.monotonic() > until or abandoned():
             break
     return scores
 

@@ -73,15 +73,18 @@ def open_page(p, url: str, width: int = 1280, height: int = 1000):
     return browser, page
 
 
+SETTINGS = "#settings [data-testid=markdown]"  # the settings under a text (not the block's progress line)
+
+
 def generate(page, length: str = "60") -> None:
     box = page.locator("#length input[type=number]")
     box.fill(length)
     box.press("Enter")
-    before = page.locator("#settings").inner_text()
+    before = page.locator(SETTINGS).inner_text()
     page.locator("#generate").click()
-    page.wait_for_function("([n, before]) => document.querySelector('#settings').innerText !== before"
+    page.wait_for_function("([n, before, settings]) => document.querySelector(settings).innerText !== before"
                            " && document.querySelector('#text .generated')?.textContent.length >= n",
-                           arg=[int(length), before], timeout=60_000)
+                           arg=[int(length), before, SETTINGS], timeout=60_000)
 
 
 def about_says(page, text: str) -> None:
@@ -256,11 +259,11 @@ def test_after_adapting_write_uses_the_copy_and_says_so(explorer_page):
         page.get_by_role("tab", name="Write").click()
         page.wait_for_function("document.querySelector('#model-badge').textContent.includes('adapted copy')")
         generate(page)
-        assert page.locator("#settings").inner_text().startswith("Written by the adapted copy")
+        assert page.locator(SETTINGS).inner_text().startswith("Written by the adapted copy")
         page.get_by_role("tab", name="Adapt").click()
         page.locator("#use-copy input").uncheck()
         page.get_by_role("tab", name="Write").click()
         page.wait_for_function("!document.querySelector('#model-badge').textContent.includes('adapted')")
         generate(page)
-        assert page.locator("#settings").inner_text().startswith("Written at temperature")
+        assert page.locator(SETTINGS).inner_text().startswith("Written at temperature")
         browser.close()

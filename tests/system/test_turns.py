@@ -74,3 +74,28 @@ def test_long_jobs_have_their_own_bounded_queue_and_write_stays_answerable(large
     assert len(pages[5].predict(*write_args(length=20), api_name="/write")[2]["text"]) == 20
     assert not long_jobs[-1].done()  # the Write ran beside the adapts, not after them
     assert all(job.result()[0].startswith("Read ") for job in long_jobs)
+
+
+@pytest.mark.slow
+def test_an_adapt_whose_page_has_gone_stops(large_page):
+    """A page reloaded or closed while its adapt reads: nobody will see the answer, so it stops at once
+    and the next page's adapt, queued behind it, runs (instead of after its minute)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.system.test_browser import CHROMIUM, FLAGS
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page()
+        page.goto(large_page, wait_until="load")
+        page.get_by_role("tab", name="Adapt").click()
+        page.get_by_label("text to adapt to").fill(ADAPTED)
+        page.locator("#adapt-seconds input[type=number]").fill("60")
+        page.locator("#adapt-seconds input[type=number]").press("Enter")
+        page.get_by_role("button", name="Adapt and write").click()
+        page.wait_for_function("document.querySelector('#adapt-summary')?.textContent.includes('processing')",
+                               timeout=60_000)  # it runs
+        browser.close()
+    gone = time.monotonic()
+    assert Client(large_page, verbose=False).predict(*ADAPT, api_name="/adapt")[0].startswith("Read ")
+    assert time.monotonic() - gone < 30  # not behind the 54 s of reading the closed page asked for

@@ -101,3 +101,11 @@ def test_before_and_after_are_scored_on_the_end_it_never_learnt_from(checkpoint)
     codes, _ = text_codes("abc " * 400 + "hgfedcba\n" * 20, VOCAB, "text")
     a = adapt(load_checkpoint(checkpoint), codes, 600, Reading(Rule("sgd", 1.0), 50, 2000), None)
     assert a.checked == 178 - 1 and a.online < a.after  # the part read was learnt; its end was not
+
+
+def test_an_adapting_nobody_waits_for_stops_after_one_segment(checkpoint):
+    codes, _ = text_codes(TEXT, VOCAB, "text")
+    asked = []
+    with pytest.raises(CharlmError, match="abandoned: whoever asked for it has gone"):
+        adapt(load_checkpoint(checkpoint), codes, 600, RMS, None, abandoned=lambda: asked.append(1) or True)
+    assert len(asked) == 3  # after the statistics' first segment, the reading's first, and before scoring

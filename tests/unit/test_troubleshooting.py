@@ -41,6 +41,8 @@ from charlm.app.explorer import Explorer
 from charlm.app.guard import refusal
 from charlm.app.turns import refused_turn
 from charlm.errors import CharlmError, cli
+from charlm.evaluate.adapt import Reading, adapt
+from charlm.evaluate.dynamic import Rule
 from charlm.files import atomic_write
 from charlm.model.checkpoint import load_checkpoint
 from charlm.model.checkpoint import save as save_checkpoint
@@ -715,6 +717,10 @@ TRIGGERS: dict[str, Trigger] = {
 
     # charlm explore's page
     "nothing written yet: generate a text first": lambda s: raised(lambda: page().sure({})),
+    "the adapting was abandoned: whoever asked for it has gone":
+        lambda s: raised(lambda: adapt(page().model, torch.arange(100) % 5, 60,
+                                       Reading(Rule("rms", 0.001, 0.003), 50, 200), None,
+                                       abandoned=lambda: True)),
     "this text was written by the adapted copy, which the page no longer writes with: write it again":
         lambda s: raised(lambda: page().sure({"prompt": "a", "text": "b", "temperature": 1.0, "top_k": 0,
                                               "top_p": 1.0, "seed": 1, "model": "the adapted copy"})),
