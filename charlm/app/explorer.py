@@ -8,8 +8,10 @@
                        recognisable words with its band, the crossing with its interval, the chance level
     Inside the LSTM    a text coloured by one cell's state; the cells that follow simple properties,
                        chosen and measured on different halves of the text (charlm.app.cells)
-    Adapt              a pasted text read once, learning as it reads (charlm.evaluate.adapt): its loss
-                       before, while and after, and a text by the model before and after
+    Adapt              a pasted text read once by a copy that learns as it reads (charlm.evaluate.adapt):
+                       its loss on its end, set aside, before and after, and while reading; a text by
+                       the checkpoint and by the copy; the copy, which Write, How sure and the sweep
+                       may then use
     Training           the run's curves (dvclive/) and the samples it wrote while it trained, folded
 
 charlm.app.page lays these out as a Gradio page; tests call them through the page's own API. Bad

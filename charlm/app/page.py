@@ -6,7 +6,9 @@
 Offline by design: Gradio's telemetry and update check are off (`analytics_enabled=False`), its
 fonts and scripts come from the package, the server listens on the loopback interface only, never
 opens a share link (whatever GRADIO_SHARE says), and answers only its own page (charlm.app.guard).
-Every text a panel takes is bounded on the server (charlm.app.bounds), so one request cannot hold it.
+Every text a panel takes is bounded on the server (charlm.app.bounds), so one request cannot hold it,
+and the long jobs (Adapt, the sweep) take turns (charlm.app.turns). A page that adapted the model keeps
+its copy (a gr.State) and, if it chooses, writes with it.
 Each panel's function is also an API endpoint (`api_name`), which the tests call with gradio_client.
 """
 
