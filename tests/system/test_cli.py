@@ -80,8 +80,8 @@ def test_prints_as_it_generates(checkpoint):
     (("--checkpoint", "."), "error: . is a directory, not a checkpoint"),
     (("--prompt", "KING §:"), "error: the prompt has characters not in the vocabulary: '§' "
                              "(remove them, or pass --skip-unknown)"),
-    (("-t", "-1"), "error: charlm generate: temperatures=[-1.0] is invalid; expected a non-empty list of"
-                   " numbers from 0 (greedy) to 100"),
+    (("-t", "-1"), "error: charlm generate: temperatures=[-1.0] is invalid; expected 1 to 100 numbers"
+                   " from 0 (greedy) to 100"),
     (("-t", "nan"), "error: charlm generate: argument --temperature/-t: 'nan' must be finite"),
     (("--top-k", "99999999999999999999"), "error: charlm generate: top_k=99999999999999999999 is invalid;"
                                           " expected an integer from 0 to 65,536"),
